@@ -249,3 +249,31 @@ daemon_split_hostport(const char *text, char *host, size_t host_size,
     *port = (unsigned short) p;
     return 0;
 }
+
+int64_t
+daemon_config_int(const struct config *cfg, const struct config_option *options,
+                  const char *section, const char *key)
+{
+    int64_t value;
+
+    if (config_get_int(cfg, options, section, key, &value)) {
+        fprintf(stderr, "BUG: option [%s] %s is not a declared integer\n",
+                section, key);
+        abort();
+    }
+    return value;
+}
+
+bool
+daemon_config_bool(const struct config *cfg, const struct config_option *options,
+                   const char *section, const char *key)
+{
+    bool value;
+
+    if (config_get_bool(cfg, options, section, key, &value)) {
+        fprintf(stderr, "BUG: option [%s] %s is not a declared boolean\n",
+                section, key);
+        abort();
+    }
+    return value;
+}

@@ -41,6 +41,17 @@ struct daemon_signals *daemon_signals_new(struct event_base *base,
                                           daemon_stop_fn *stop, void *arg);
 void daemon_signals_free(struct daemon_signals *signals);
 
+/* The value of a declared CONFIG_INT / CONFIG_BOOL option that has a
+ * default, after daemon_parse_args() validated the configuration: such a
+ * lookup cannot fail, so these return the value directly (and abort() on
+ * a programming error: an undeclared option or one without a default). */
+int64_t daemon_config_int(const struct config *cfg,
+                          const struct config_option *options,
+                          const char *section, const char *key);
+bool daemon_config_bool(const struct config *cfg,
+                        const struct config_option *options,
+                        const char *section, const char *key);
+
 /* Splits "host:port" (IPv6 as "[::1]:port"). 0 or -EINVAL. 'host' gets at
  * most 'host_size' - 1 bytes. */
 int daemon_split_hostport(const char *text, char *host, size_t host_size,

@@ -93,6 +93,11 @@ int doctor_events_parse(const char *body, size_t size,
                         struct doctor_event **events, size_t *length,
                         char *err, size_t err_size);
 
+/* The same from an already parsed JSON value (e.g. from httpd_read_json):
+ * a list of events or a single event object. Same results and errors. */
+int doctor_events_from_json(const json_t *root, struct doctor_event **events,
+                            size_t *length, char *err, size_t err_size);
+
 void doctor_events_free(struct doctor_event *events, size_t length);
 
 /* Serialises one event in the wire form above (new reference, NULL on

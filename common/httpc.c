@@ -1,0 +1,2 @@
+/* httpc: see httpc.h (being written). */
+#include "httpc.h"

@@ -1,0 +1,51 @@
+/* correlator: what the inspector does with each Doctor event it accepts.
+ *
+ * Events of one request are ordered by their time, classified by type
+ * (compute.instance.*, compute.host.*, anything else), checked against the
+ * last state of their subject (dedup.h), recorded in the history
+ * (event_log.h) and, when new, handed to the notifier at once through a
+ * doctor_sender, stamped T06. Each class has its own handler in a table so
+ * that host faults (fencing, Nova force-down, per-VM alarms) slot in beside
+ * the instance handler.
+ *
+ * Not thread-safe: runs on the inspector's event loop. */
+#ifndef VIGIL_INSPECTOR_CORRELATOR_H
+#define VIGIL_INSPECTOR_CORRELATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dedup.h"
+#include "doctor_event.h"
+
+struct correlator;
+struct doctor_sender;
+struct event_log;
+struct metrics_registry;
+
+struct correlator_options {
+    int64_t dedup_window_ns;
+    size_t max_tracked;            /* subjects remembered by dedup */
+};
+
+/* 'sender' and 'log' stay owned by the caller. NULL on failure. */
+struct correlator *correlator_new(const struct correlator_options *options,
+                                  struct doctor_sender *sender,
+                                  struct event_log *log,
+                                  struct metrics_registry *metrics);
+void correlator_free(struct correlator *c);
+
+/* Counts of what became of a batch. */
+struct correlator_summary {
+    size_t verdicts[DEDUP_VERDICT_COUNT];
+    size_t forwarded;              /* handed to the notifier */
+    size_t refused;                /* the notifier's outbox was full */
+};
+
+/* Handles 'events' (T02 already stamped); sorts them in place by time.
+ * Fills 'summary'. 0, or -ENOBUFS when the notifier's outbox refused them
+ * (they are counted as dropped by the sender), or -ENOMEM. */
+int correlator_handle(struct correlator *c, struct doctor_event *events,
+                      size_t length, struct correlator_summary *summary);
+
+#endif

@@ -102,10 +102,17 @@ config_put(struct config *cfg, const char *section, const char *key,
 {
     struct config_entry *e = config_find(cfg, section, key);
     struct config_entry fresh;
+    char where[300];
 
+    /* "file:line", or just the origin when not from a file. */
+    if (line) {
+        snprintf(where, sizeof where, "%s:%d", origin, line);
+    } else {
+        snprintf(where, sizeof where, "%s", origin);
+    }
     if (!config_valid_name(section) || !config_valid_name(key)) {
-        config_error_set(err, "%s:%d: [%s] %s: invalid section or key name",
-                         origin, line, section, key);
+        config_error_set(err, "%s: [%s] %s: invalid section or key name",
+                         where, section, key);
         return -EINVAL;
     }
     memset(&fresh, 0, sizeof fresh);
@@ -125,7 +132,7 @@ config_put(struct config *cfg, const char *section, const char *key,
     }
     if (cfg->length >= CONFIG_MAX_ENTRIES) {
         config_entry_clear(&fresh);
-        config_error_set(err, "%s:%d: more than %d settings", origin, line,
+        config_error_set(err, "%s: more than %d settings", where,
                          CONFIG_MAX_ENTRIES);
         return -E2BIG;
     }

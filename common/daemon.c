@@ -1,6 +1,7 @@
 /* daemon: argument parsing, configuration and signals (see daemon.h). */
 #include "daemon.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -231,8 +232,9 @@ daemon_split_hostport(const char *text, char *host, size_t host_size,
         }
         colon = end + 1;
     } else {
-        colon = strrchr(text, ':');
-        if (!colon) {
+        colon = strchr(text, ':');
+        /* An IPv6 address needs its brackets: "::1:80" is ambiguous. */
+        if (!colon || strchr(colon + 1, ':')) {
             return -EINVAL;
         }
         end = colon;
@@ -240,8 +242,12 @@ daemon_split_hostport(const char *text, char *host, size_t host_size,
     if ((size_t) (end - start) >= host_size || end == start) {
         return -EINVAL;
     }
+    /* Digits only: strtol() alone would take " 80", "+80" and "-0". */
+    if (!isdigit((unsigned char) colon[1])) {
+        return -EINVAL;
+    }
     p = strtol(colon + 1, &stop, 10);
-    if (colon[1] == '\0' || *stop != '\0' || p < 0 || p > 65535) {
+    if (*stop != '\0' || p > 65535) {
         return -EINVAL;
     }
     memcpy(host, start, end - start);

@@ -79,8 +79,8 @@ set_error(char *err, size_t err_size, const char *fmt, ...)
 }
 
 /* Copies at most QUOTE_LENGTH bytes of 's' into 'out' for an error message,
- * replacing all but printable ASCII (and the quote character) with '?' and
- * marking a truncation with "...". Returns 'out'. */
+ * replacing all but printable ASCII with '?' and marking a truncation with
+ * "...". Returns 'out'. */
 static const char *
 quote(const char *s, size_t length, char out[QUOTE_SIZE])
 {
@@ -89,7 +89,7 @@ quote(const char *s, size_t length, char out[QUOTE_SIZE])
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char) s[i];
 
-        out[i] = c >= 0x20 && c < 0x7f && c != '\'' ? (char) c : '?';
+        out[i] = c >= 0x20 && c < 0x7f ? (char) c : '?';
     }
     if (n < length) {
         memcpy(out + n, "...", 4);
@@ -164,31 +164,33 @@ is_instance_type(const char *type)
     return !strncmp(type, prefix, sizeof prefix - 1);
 }
 
-/* The struct field that mirrors details[key] and its size, or NULL. */
-static char *
-detail_field(struct doctor_event *ev, const char *key, size_t *size)
+/* The details that Vigil reads, mirrored in struct fields. */
+static const struct {
+    const char *key;
+    size_t offset;
+    size_t size;
+} mirrored[] = {
+#define MIRROR(FIELD) { #FIELD, offsetof(struct doctor_event, FIELD), \
+                        sizeof ((struct doctor_event *) 0)->FIELD }
+    MIRROR(hostname),
+    MIRROR(status),
+    MIRROR(monitor),
+    MIRROR(monitor_event_id),
+    MIRROR(instance_uuid),
+#undef MIRROR
+};
+#define MIRRORED_LENGTH (sizeof mirrored / sizeof mirrored[0])
+
+/* The index in 'mirrored' of details[key], or -1. */
+static int
+mirror_index(const char *key)
 {
-    if (!strcmp(key, "hostname")) {
-        *size = sizeof ev->hostname;
-        return ev->hostname;
+    for (size_t i = 0; i < MIRRORED_LENGTH; i++) {
+        if (!strcmp(key, mirrored[i].key)) {
+            return (int) i;
+        }
     }
-    if (!strcmp(key, "status")) {
-        *size = sizeof ev->status;
-        return ev->status;
-    }
-    if (!strcmp(key, "monitor")) {
-        *size = sizeof ev->monitor;
-        return ev->monitor;
-    }
-    if (!strcmp(key, "monitor_event_id")) {
-        *size = sizeof ev->monitor_event_id;
-        return ev->monitor_event_id;
-    }
-    if (!strcmp(key, "instance_uuid")) {
-        *size = sizeof ev->instance_uuid;
-        return ev->instance_uuid;
-    }
-    return NULL;
+    return -1;
 }
 
 /* Checks a details key. 0, or -EINVAL with the reason in 'why'. */
@@ -222,8 +224,7 @@ static int
 check_detail_string(const char *key, const char *value, size_t length,
                     char *why, size_t why_size)
 {
-    struct doctor_event probe;
-    size_t field_size = 0;
+    int mirror = mirror_index(key);
     char qk[QUOTE_SIZE], qv[QUOTE_SIZE];
 
     quote(key, strlen(key), qk);
@@ -236,8 +237,13 @@ check_detail_string(const char *key, const char *value, size_t length,
                   DOCTOR_MAX_STRING_LENGTH);
         return -EINVAL;
     }
-    if (!detail_field(&probe, key, &field_size)) {
+    if (mirror < 0) {
         return 0;
+    }
+    if (length >= mirrored[mirror].size) {
+        set_error(why, why_size, "details.%s: longer than %zu bytes", qk,
+                  mirrored[mirror].size - 1);
+        return -EINVAL;
     }
     if (!strcmp(key, "hostname")) {
         if (!valid_hostname(value, length)) {
@@ -256,11 +262,6 @@ check_detail_string(const char *key, const char *value, size_t length,
         }
         return 0;
     }
-    if (length >= field_size) {
-        set_error(why, why_size, "details.%s: longer than %zu bytes", qk,
-                  field_size - 1);
-        return -EINVAL;
-    }
     if (has_control_char(value, length)) {
         set_error(why, why_size, "details.%s: contains a control character",
                   qk);
@@ -273,10 +274,9 @@ int
 doctor_event_set_detail(struct doctor_event *ev, const char *key,
                         const char *value)
 {
-    size_t length, field_size = 0;
+    size_t length;
     json_t *string;
-    char *field;
-    int ret = -EINVAL;
+    int mirror, ret = -EINVAL;
 
     if (!ev || !key || !value || check_key(key, strlen(key), NULL, 0)) {
         goto out;
@@ -306,9 +306,9 @@ doctor_event_set_detail(struct doctor_event *ev, const char *key,
         ret = -ENOMEM;
         goto out;
     }
-    field = detail_field(ev, key, &field_size);
-    if (field) {
-        memcpy(field, value, length + 1);
+    mirror = mirror_index(key);
+    if (mirror >= 0) {
+        memcpy((char *) ev + mirrored[mirror].offset, value, length + 1);
     }
     ret = 0;
 out:
@@ -377,9 +377,6 @@ static int
 parse_details(const json_t *details, const char *type,
               struct doctor_event *ev, char *why, size_t why_size)
 {
-    static const char *const known[] = {
-        "hostname", "status", "monitor", "monitor_event_id", "instance_uuid",
-    };
     const char *key;
     const json_t *value;
     char q[QUOTE_SIZE];
@@ -391,27 +388,26 @@ parse_details(const json_t *details, const char *type,
         return -EINVAL;
     }
     /* The fields Vigil reads first, so their messages are the precise ones. */
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        const char *s;
-        size_t n, field_size = 0;
-        char *field = detail_field(ev, known[i], &field_size);
+    for (size_t i = 0; i < MIRRORED_LENGTH; i++) {
+        const char *name = mirrored[i].key, *s;
+        bool required = !strcmp(name, "hostname") ||
+                        (!strcmp(name, "instance_uuid") &&
+                         is_instance_type(type));
+        size_t n;
 
-        ret = get_string(details, "details.", known[i],
-                         !strcmp(known[i], "hostname") ||
-                         (!strcmp(known[i], "instance_uuid") &&
-                          is_instance_type(type)),
-                         DOCTOR_MAX_STRING_LENGTH, &s, &n, why, why_size);
+        ret = get_string(details, "details.", name, required,
+                         mirrored[i].size - 1, &s, &n, why, why_size);
         if (ret) {
             return ret;
         }
         if (!s) {
             continue;
         }
-        ret = check_detail_string(known[i], s, n, why, why_size);
+        ret = check_detail_string(name, s, n, why, why_size);
         if (ret) {
             return ret;
         }
-        memcpy(field, s, n + 1);
+        memcpy((char *) ev + mirrored[i].offset, s, n + 1);
     }
     json_object_foreach((json_t *) details, key, value) {
         size_t key_length = strlen(key);
@@ -491,7 +487,7 @@ parse_event(const json_t *obj, bool share, struct doctor_event *out,
     memset(&ev, 0, sizeof ev);
     if (!json_is_object(obj)) {
         set_error(why, why_size, "expected an object, not %s",
-                  json_is_array(obj) ? "a list" : json_kind(obj));
+                  json_kind(obj));
         return -EINVAL;
     }
 
@@ -611,16 +607,101 @@ depth_ok(const char *body, size_t size)
     return true;
 }
 
+/* Fails when containers in 'value' nest deeper than MAX_DEPTH ('level' is
+ * the depth of 'value' itself). Stops descending at the limit. */
+static bool
+json_depth_ok(const json_t *value, int level)
+{
+    const char *key;
+    const json_t *member;
+    size_t i;
+
+    if (!json_is_object(value) && !json_is_array(value)) {
+        return true;
+    }
+    if (level > MAX_DEPTH) {
+        return false;
+    }
+    if (json_is_array(value)) {
+        json_array_foreach(value, i, member) {
+            if (!json_depth_ok(member, level + 1)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    json_object_foreach((json_t *) value, key, member) {
+        if (!json_depth_ok(member, level + 1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* doctor_events_from_json() with a choice: 'share' references the details
+ * objects of 'root' instead of copying them (for a tree this module owns). */
+static int
+events_from_root(const json_t *root, bool share, struct doctor_event **events,
+                 size_t *length, char *err, size_t err_size)
+{
+    struct doctor_event *list = NULL;
+    size_t count = 0, done = 0;
+    char why[REASON_SIZE];
+    int ret = -EINVAL;
+
+    if (json_is_object(root)) {
+        count = 1;
+    } else if (json_is_array(root)) {
+        count = json_array_size(root);
+        if (count == 0) {
+            set_error(err, err_size, "body: empty list of events");
+            goto out;
+        }
+        if (count > DOCTOR_MAX_EVENTS) {
+            set_error(err, err_size, "body: %zu events, more than the %d "
+                      "allowed", count, DOCTOR_MAX_EVENTS);
+            ret = -E2BIG;
+            goto out;
+        }
+    } else {
+        set_error(err, err_size, "body: expected a list of events or one "
+                  "event object, not %s", root ? json_kind(root) : "nothing");
+        goto out;
+    }
+
+    list = calloc(count, sizeof *list);
+    if (!list) {
+        set_error(err, err_size, "out of memory");
+        ret = -ENOMEM;
+        goto out;
+    }
+    for (done = 0; done < count; done++) {
+        const json_t *item = json_is_array(root) ? json_array_get(root, done)
+                                                 : root;
+
+        ret = parse_event(item, share, &list[done], why, sizeof why);
+        if (ret) {
+            set_error(err, err_size, "event %zu: %s", done, why);
+            goto out;
+        }
+    }
+    *events = list;
+    *length = count;
+    list = NULL;
+    ret = 0;
+out:
+    doctor_events_free(list, done);
+    return ret;
+}
+
 int
 doctor_events_parse(const char *body, size_t size,
                     struct doctor_event **events, size_t *length,
                     char *err, size_t err_size)
 {
-    struct doctor_event *list = NULL;
-    size_t count = 0, done = 0;
     json_t *root = NULL;
     json_error_t jerr;
-    char why[REASON_SIZE], q[QUOTE_SIZE];
+    char q[QUOTE_SIZE];
     int ret = -EINVAL;
 
     if (!body || size == 0) {
@@ -638,57 +719,30 @@ doctor_events_parse(const char *body, size_t size,
                   MAX_DEPTH);
         goto out;
     }
-    root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(body, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                      &jerr);
     if (!root) {
         set_error(err, err_size, "body: not valid JSON: %s (line %d, "
                   "column %d)", quote(jerr.text, strlen(jerr.text), q),
                   jerr.line, jerr.column);
         goto out;
     }
-    if (json_is_object(root)) {
-        count = 1;
-    } else if (json_is_array(root)) {
-        count = json_array_size(root);
-        if (count == 0) {
-            set_error(err, err_size, "body: empty list of events");
-            goto out;
-        }
-        if (count > DOCTOR_MAX_EVENTS) {
-            set_error(err, err_size, "body: %zu events, more than the %d "
-                      "allowed", count, DOCTOR_MAX_EVENTS);
-            ret = -E2BIG;
-            goto out;
-        }
-    } else {
-        set_error(err, err_size, "body: expected a list of events or one "
-                  "event object, not %s", json_kind(root));
-        goto out;
-    }
-
-    list = calloc(count, sizeof *list);
-    if (!list) {
-        set_error(err, err_size, "out of memory");
-        ret = -ENOMEM;
-        goto out;
-    }
-    for (done = 0; done < count; done++) {
-        const json_t *item = json_is_array(root) ? json_array_get(root, done)
-                                                 : root;
-
-        ret = parse_event(item, true, &list[done], why, sizeof why);
-        if (ret) {
-            set_error(err, err_size, "event %zu: %s", done, why);
-            goto out;
-        }
-    }
-    *events = list;
-    *length = count;
-    list = NULL;
-    ret = 0;
+    ret = events_from_root(root, true, events, length, err, err_size);
 out:
-    doctor_events_free(list, done);
     json_decref(root);
     return ret;
+}
+
+int
+doctor_events_from_json(const json_t *root, struct doctor_event **events,
+                        size_t *length, char *err, size_t err_size)
+{
+    if (!json_depth_ok(root, 1)) {
+        set_error(err, err_size, "body: JSON nested deeper than %d levels",
+                  MAX_DEPTH);
+        return -EINVAL;
+    }
+    return events_from_root(root, false, events, length, err, err_size);
 }
 
 void

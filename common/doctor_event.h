@@ -59,7 +59,8 @@ struct doctor_event {
     char status[DOCTOR_SHORT_SIZE];    /* "" when absent */
     char monitor[DOCTOR_SHORT_SIZE];   /* "" when absent */
     char monitor_event_id[DOCTOR_ID_SIZE];  /* "" when absent */
-    char instance_uuid[40];            /* "" unless compute.instance.* */
+    char instance_uuid[40];            /* "" when absent; required by
+                                        * compute.instance.* */
     json_t *details;                   /* the whole details object (owned) */
     int64_t stamps[DOCTOR_STAMP_COUNT];  /* CLOCK_MONOTONIC ns, 0 = unset */
 };
@@ -79,16 +80,22 @@ void doctor_event_clear(struct doctor_event *ev);
 int doctor_event_set_detail(struct doctor_event *ev, const char *key,
                             const char *value);
 
-/* Validates one event object; fills 'ev' (initialised by this call) and
- * returns 0, or -EINVAL with a reason in 'err' (e.g. "event 3: details.
- * hostname: missing"). A missing "id" gets a fresh UUID. */
+/* Validates one event object; fills 'ev' (initialised by this call; 'ev'
+ * owns a copy of the details) and returns 0, or -EINVAL with a reason in
+ * 'err' naming the field (e.g. "details.hostname: missing"; 'err' may be
+ * NULL). Nothing is written to 'ev' on failure. A missing "id" gets a fresh
+ * UUID. Unknown top-level keys are ignored. */
 int doctor_event_from_json(const json_t *obj, struct doctor_event *ev,
                            char *err, size_t err_size);
 
 /* Parses a whole body (a JSON list; a single object is accepted as a list
- * of one). On success '*events' (caller frees with doctor_events_free)
- * holds '*length' events. -EINVAL with 'err' on malformed input; -E2BIG when
- * over DOCTOR_MAX_BODY_SIZE or DOCTOR_MAX_EVENTS. */
+ * of one; an empty list is malformed). On success '*events' (caller frees
+ * with doctor_events_free) holds '*length' >= 1 events. -EINVAL with 'err'
+ * on malformed input, the message prefixed with the event's index (e.g.
+ * "event 3: details.hostname: missing"); -E2BIG when over
+ * DOCTOR_MAX_BODY_SIZE or DOCTOR_MAX_EVENTS. Containers may nest 3 deep at
+ * most (list > event > details), duplicate keys are rejected. Outputs are
+ * written only on success. Thread-safe (no shared state). */
 int doctor_events_parse(const char *body, size_t size,
                         struct doctor_event **events, size_t *length,
                         char *err, size_t err_size);
@@ -104,7 +111,9 @@ void doctor_events_free(struct doctor_event *events, size_t length);
  * allocation failure). */
 json_t *doctor_event_to_json(const struct doctor_event *ev);
 
-/* True for "*.down"-style fault events, false for recoveries ("*.up"). */
+/* False for a recovery: the type ends in ".up", or details.status is "up"
+ * or "ok" (any case). True for everything else ("*.down", "*.error",
+ * unknown types: a fault is never dropped for being unfamiliar). */
 bool doctor_event_is_fault(const struct doctor_event *ev);
 
 #endif

@@ -9,8 +9,12 @@
  * limit. The number of requests queued or in flight is capped (max_pending);
  * beyond it httpc_submit() refuses with -ENOBUFS and the caller decides
  * (count it, keep it in its own queue). Response bodies are capped.
+ * Requests never send "Expect: 100-continue"; a body without a caller's
+ * Content-Type header goes as application/json.
  *
- * Single-threaded: use one struct httpc from the loop it was made with. */
+ * The first httpc_new() runs curl_global_init() once per process
+ * (pthread_once); it is never undone. Single-threaded otherwise: use one
+ * struct httpc from the loop it was made with. */
 #ifndef VIGIL_HTTPC_H
 #define VIGIL_HTTPC_H
 
@@ -30,7 +34,7 @@ struct httpc_options {
 struct httpc_retry {
     unsigned int max_attempts;    /* total tries incl. the first, >= 1 */
     unsigned int initial_backoff_ms;
-    unsigned int max_backoff_ms;
+    unsigned int max_backoff_ms;  /* 0: an hour */
 };
 
 struct httpc_request {
@@ -40,7 +44,7 @@ struct httpc_request {
     size_t body_size;
     const char *const *headers;   /* NULL-terminated "Name: value"; copied */
     const struct httpc_retry *retry;  /* NULL: one attempt */
-    long timeout_ms;              /* 0: the client's default */
+    long timeout_ms;              /* per attempt; 0: the client's default */
 };
 
 struct httpc_response {
@@ -63,14 +67,17 @@ struct httpc;
 struct httpc *httpc_new(struct event_base *base,
                         const struct httpc_options *options);
 
-/* Cancels every outstanding request (each callback runs with "cancelled")
- * and frees the client. Accepts NULL. */
+/* Cancels every outstanding request (each callback runs with "cancelled",
+ * status 0) and frees the client. Accepts NULL. May be called from a done
+ * callback (the memory is released when that callback returns); a callback
+ * run by the cancellation that calls httpc_submit() gets -ECANCELED. */
 void httpc_free(struct httpc *client);
 
 /* Starts 'request' (everything in it is copied). 0 when accepted (the
  * callback will run exactly once, never before this returns); -ENOBUFS
- * when max_pending requests are outstanding; -EINVAL for a bad request;
- * -ENOMEM. */
+ * when max_pending requests are outstanding; -EINVAL for a bad request
+ * (method not a token, URL not http(s), CR/LF in a header, max_attempts 0);
+ * -ECANCELED while httpc_free() runs; -ENOMEM. */
 int httpc_submit(struct httpc *client, const struct httpc_request *request,
                  httpc_done_fn *done, void *arg);
 

@@ -4,8 +4,14 @@
  * path segment (URL-decoded, at most HTTPD_MAX_PARAMS per pattern), e.g.
  * "/v2/alarms/{}/state". Unknown paths get 404, known paths with another
  * method 405 (with an Allow header), bodies over the cap 413; every error is
- * a JSON body {"error": {"code": 404, "message": "..."}}. GET /metrics
- * serves the registry given in the options as Prometheus text.
+ * a JSON body {"error": {"code": 404, "message": "..."}} -- except when
+ * evhttp itself refuses a request before routing (a declared body over the
+ * cap: 413, a method outside GET/POST/PUT/DELETE/PATCH/HEAD/OPTIONS: 501,
+ * headers over 16 KiB or an unparsable request: 400), which get libevent's
+ * HTML page. GET /metrics
+ * serves the registry given in the options as Prometheus text, and counts
+ * answered requests as <name>_http_requests_total{code="2xx"} etc. (the
+ * registry must outlive the server).
  *
  * Each handler must end the request with exactly one httpd_reply_*() call,
  * now or later from the same event loop (the request stays valid until then).
@@ -33,6 +39,9 @@ struct httpd_options {
     const char *name;             /* metrics prefix, e.g. "vigil_notifier" */
 };
 
+/* Valid during the handler call only: copy what a later reply needs. A
+ * decoded segment is never empty and holds no '/' or NUL and at most 256
+ * bytes; otherwise the request gets 400. */
 struct httpd_params {
     const char *values[HTTPD_MAX_PARAMS];  /* captured segments, decoded */
     size_t length;

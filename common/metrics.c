@@ -168,7 +168,9 @@ metrics_histogram_new(struct metrics_registry *reg, const char *name,
     if (!s) {
         return NULL;
     }
-    memcpy(s->u.histogram.bounds, bounds, length * sizeof *bounds);
+    if (length) {               /* 'bounds' may be NULL when empty */
+        memcpy(s->u.histogram.bounds, bounds, length * sizeof *bounds);
+    }
     s->u.histogram.length = length;
     return &s->u.histogram;
 }
@@ -221,7 +223,11 @@ metrics_histogram_observe(struct metrics_histogram *h, double value)
         i++;
     }
     atomic_fetch_add_explicit(&h->counts[i], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->sum_nano, (uint64_t) (value * 1e9),
+    /* Converting a double beyond UINT64_MAX (or +Inf) is undefined:
+     * saturate (2^64 is exact as a double). */
+    atomic_fetch_add_explicit(&h->sum_nano,
+                              value * 1e9 < 18446744073709551616.0
+                              ? (uint64_t) (value * 1e9) : UINT64_MAX,
                               memory_order_relaxed);
 }
 

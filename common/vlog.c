@@ -89,6 +89,11 @@ vlog_vwrite(enum vlog_level level, const char *module, uint64_t suppressed,
         n += snprintf(line + n, sizeof line - n,
                       " (%llu similar lines suppressed)",
                       (unsigned long long) suppressed);
+        /* snprintf() returns what it would have written: keep the '\n'
+         * inside the buffer however long the count. */
+        if (n > (int) sizeof line - 1) {
+            n = (int) sizeof line - 1;
+        }
     }
     line[n++] = '\n';
     /* One write per line keeps lines whole across threads. */
@@ -120,7 +125,8 @@ vlog_rate_allow(struct vlog_rate_limit *rl, int64_t now_ns)
         }
     }
     rl->last_ns = now_ns;
-    if (rl->tokens >= 1.0) {
+    /* The epsilon absorbs rounding: ten refills of 0.1 sum to 0.99999... */
+    if (rl->tokens >= 1.0 - 1e-9) {
         rl->tokens -= 1.0;
         return true;
     }

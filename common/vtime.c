@@ -31,8 +31,9 @@ vtime_real_ns(void)
 char *
 vtime_format_iso(int64_t real_ns, char *buf, size_t size)
 {
-    time_t secs = (time_t) (real_ns / 1000000000);
-    long usec = (long) ((real_ns % 1000000000) / 1000);
+    int64_t rem = real_ns % 1000000000;
+    time_t secs = (time_t) (real_ns / 1000000000 - (rem < 0));
+    long usec = (long) ((rem < 0 ? rem + 1000000000 : rem) / 1000);
     struct tm tm;
 
     gmtime_r(&secs, &tm);
@@ -104,7 +105,7 @@ vtime_parse_iso(const char *text, int64_t *real_ns)
 {
     const char *p = text;
     int year, mon, day, hh, mi, ss, offset_s;
-    int64_t frac_ns = 0;
+    int64_t frac_ns = 0, secs;
     struct tm tm;
 
     if (!text || strlen(text) > 64) {
@@ -152,6 +153,12 @@ vtime_parse_iso(const char *text, int64_t *real_ns)
     tm.tm_hour = hh;
     tm.tm_min = mi;
     tm.tm_sec = ss;
-    *real_ns = ((int64_t) timegm(&tm) - offset_s) * 1000000000 + frac_ns;
+    secs = (int64_t) timegm(&tm) - offset_s;
+    /* Before the epoch (through an offset) or past 2262: not representable
+     * as non-negative int64 nanoseconds. */
+    if (secs < 0 || secs > (INT64_MAX - frac_ns) / 1000000000) {
+        return -EINVAL;
+    }
+    *real_ns = secs * 1000000000 + frac_ns;
     return 0;
 }

@@ -23,7 +23,7 @@
 
 /* Bounds on everything a client can send. */
 #define ALARM_MAX_NAME_LENGTH 255          /* bytes, as Aodh's column */
-#define ALARM_MAX_DESCRIPTION_LENGTH 255
+#define ALARM_MAX_DESCRIPTION_LENGTH 1024
 #define ALARM_MAX_ID_LENGTH 128            /* project_id, user_id */
 #define ALARM_MAX_STATE_REASON_LENGTH 65536
 #define ALARM_MAX_ACTIONS 16               /* per state */

@@ -98,7 +98,9 @@ void vnfm_set_alarm_callback(struct vnfm *vnfm, vnfm_alarm_fn *fn, void *arg);
 
 /* Creates the event alarm in the notifier (POST NOTIFIER/v2/alarms),
  * retrying until the notifier answers or the attempts run out; 'done' runs
- * once from the loop. On success the alarm id is kept for
+ * once from the loop. When an alarm of the same name exists already (409,
+ * e.g. left by a previous run), it is looked up and updated to this
+ * definition (PUT) and taken over. On success the alarm id is kept for
  * vnfm_unsubscribe(). Returns 0 when the request is under way, -EINVAL
  * without a notifier URL, -EBUSY while another request is under way,
  * -ENOMEM. */

@@ -1,0 +1,423 @@
+/* vigil-monitor: detects VM faults on one compute host and reports them to
+ * the inspector as Doctor events.
+ *
+ * Threads: the libvirt thread (vmwatch) detects faults and hands each one,
+ * through handoff, to the main thread's libevent loop, which turns it into
+ * a Doctor event and sends it with the reporter; the loop also serves
+ * /metrics (httpd) and handles SIGTERM/SIGINT.
+ *
+ * main() reads: parse the command line and configuration -> metrics ->
+ * reporter (HTTP client) -> HTTP server -> hand-off -> libvirt thread ->
+ * signals -> loop -> tear down in reverse. */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "doctor_event.h"
+#include "handoff.h"
+#include "httpd.h"
+#include "metrics.h"
+#include "reporter.h"
+#include "vlog.h"
+#include "vmevent.h"
+#include "vmwatch.h"
+#include "vtime.h"
+
+#define MONITOR_MODULE "monitor"
+
+static const struct config_option monitor_options[] = {
+    DAEMON_COMMON_OPTIONS,
+    { "libvirt", "uri", CONFIG_STRING, "qemu:///system", 0, 0,
+      "libvirt connection URI." },
+    { "libvirt", "read_only", CONFIG_BOOL, "true", 0, 0,
+      "Open a read-only connection (enough for events and domain states)." },
+    { "libvirt", "keepalive_interval", CONFIG_INT, "1", 0, 3600,
+      "Seconds between keepalive probes to libvirtd; 0 turns keepalive off. "
+      "A hung libvirtd is detected after interval * (count + 1) seconds; a "
+      "dead one at once (its socket closes)." },
+    { "libvirt", "keepalive_count", CONFIG_INT, "3", 0, 100,
+      "Unanswered keepalive probes after which the connection is dropped "
+      "and re-established." },
+    { "libvirt", "reconnect_initial_ms", CONFIG_INT, "100", 1, 60000,
+      "First delay before reconnecting to libvirt; doubles after each "
+      "failed attempt." },
+    { "libvirt", "reconnect_max_ms", CONFIG_INT, "5000", 1, 3600000,
+      "Longest delay between reconnection attempts." },
+    { "monitor", "hostname", CONFIG_STRING, NULL, 0, 0,
+      "Host name put in events (Nova's name for this compute host); "
+      "default: the system host name." },
+    { "monitor", "events", CONFIG_STRING, "all", 0, 0,
+      "Comma-separated libvirt event kinds to report: lifecycle, watchdog, "
+      "io_error, io_error_reason, control_error, reconcile, or all." },
+    { "inspector", "url", CONFIG_STRING, "http://127.0.0.1:12345/events", 0,
+      0, "Where to send Doctor events (the inspector's /events)." },
+    { "inspector", "method", CONFIG_STRING, "POST", 0, 0,
+      "HTTP method for events: POST or PUT (OPNFV Doctor's sample "
+      "inspector takes PUT)." },
+    { "inspector", "queue_size", CONFIG_INT, "10000", 1, 1000000,
+      "Events held while the inspector is slow or unreachable; more are "
+      "dropped and counted in vigil_monitor_events_dropped_total." },
+    { "inspector", "batch_size", CONFIG_INT, "256", 1, DOCTOR_MAX_EVENTS,
+      "Most events sent in one request (events queued behind a request in "
+      "flight go out together)." },
+    { "inspector", "timeout_ms", CONFIG_INT, "2000", 1, 600000,
+      "Time limit of one attempt to send events." },
+    { "inspector", "retry_attempts", CONFIG_INT, "3", 1, 100,
+      "Attempts per request before the events go back into the queue." },
+    { "inspector", "retry_initial_ms", CONFIG_INT, "50", 1, 60000,
+      "First back-off between attempts; doubles up to retry_max_ms, also "
+      "between re-sends while the inspector is unreachable." },
+    { "inspector", "retry_max_ms", CONFIG_INT, "2000", 1, 3600000,
+      "Longest back-off between attempts and re-sends." },
+    { "inspector", "drain_ms", CONFIG_INT, "1000", 0, 60000,
+      "At shutdown, how long to keep sending events already detected "
+      "before giving up on them (they are then counted as dropped)." },
+    { "api", "listen", CONFIG_STRING, "127.0.0.1:12347", 0, 0,
+      "Address and port of the HTTP API (GET /metrics)." },
+    { NULL, NULL, CONFIG_TYPE_COUNT, NULL, 0, 0, NULL },
+};
+
+static const struct daemon_desc monitor_desc = {
+    .name = "vigil-monitor",
+    .summary = "Detects VM faults through libvirt and reports them to the "
+               "Vigil (OPNFV Doctor) inspector.",
+    .options = monitor_options,
+};
+
+struct monitor {
+    struct config *cfg;
+    char hostname[DOCTOR_HOSTNAME_SIZE];
+    struct vmwatch_options watch_options;
+    struct reporter_options reporter_options;
+    char listen_host[256];
+    unsigned short listen_port;
+    int64_t drain_ms;
+
+    struct metrics_registry *metrics;
+    struct event_base *base;
+    struct reporter *reporter;
+    struct httpd *httpd;
+    struct handoff *handoff;
+    struct vmwatch *watch;
+    struct daemon_signals *signals;
+    struct event *drain_timer;
+    bool stopping;
+    int64_t drain_deadline_ns;
+    struct vlog_rate_limit drop_rl;   /* libvirt thread only */
+    struct vlog_rate_limit error_rl;  /* loop only */
+};
+
+/* Reads an integer option that the configuration already validated. */
+static int64_t
+monitor_int(const struct config *cfg, const char *section, const char *key)
+{
+    int64_t value = 0;
+
+    config_get_int(cfg, monitor_options, section, key, &value);
+    return value;
+}
+
+static int
+monitor_read_config(struct monitor *m)
+{
+    const struct config *cfg = m->cfg;
+    const char *hostname = config_get_string(cfg, monitor_options, "monitor",
+                                             "hostname");
+    const char *listen = config_get_string(cfg, monitor_options, "api",
+                                           "listen");
+    const char *method = config_get_string(cfg, monitor_options, "inspector",
+                                           "method");
+    struct vmwatch_options *w = &m->watch_options;
+    struct reporter_options *r = &m->reporter_options;
+    bool read_only = true;
+    char err[256];
+
+    if (hostname) {
+        if (!hostname[0] || strlen(hostname) >= sizeof m->hostname) {
+            fprintf(stderr, "vigil-monitor: [monitor] hostname: must be 1 "
+                    "to %zu bytes\n", sizeof m->hostname - 1);
+            return -EINVAL;
+        }
+        snprintf(m->hostname, sizeof m->hostname, "%s", hostname);
+    } else if (gethostname(m->hostname, sizeof m->hostname - 1)) {
+        fprintf(stderr, "vigil-monitor: cannot read the host name: %s; set "
+                "[monitor] hostname\n", strerror(errno));
+        return -errno;
+    }
+    config_get_bool(cfg, monitor_options, "libvirt", "read_only", &read_only);
+    w->uri = config_get_string(cfg, monitor_options, "libvirt", "uri");
+    w->read_only = read_only;
+    w->keepalive_interval_s = (int) monitor_int(cfg, "libvirt",
+                                                "keepalive_interval");
+    w->keepalive_count = (unsigned int) monitor_int(cfg, "libvirt",
+                                                    "keepalive_count");
+    w->reconnect_initial_ms = (unsigned int) monitor_int(
+        cfg, "libvirt", "reconnect_initial_ms");
+    w->reconnect_max_ms = (unsigned int) monitor_int(cfg, "libvirt",
+                                                     "reconnect_max_ms");
+    if (w->reconnect_max_ms < w->reconnect_initial_ms) {
+        fprintf(stderr, "vigil-monitor: [libvirt] reconnect_max_ms (%u) is "
+                "below reconnect_initial_ms (%u)\n", w->reconnect_max_ms,
+                w->reconnect_initial_ms);
+        return -EINVAL;
+    }
+    if (vmevent_parse_kinds(config_get_string(cfg, monitor_options,
+                                              "monitor", "events"),
+                            &w->kinds, err, sizeof err)) {
+        fprintf(stderr, "vigil-monitor: [monitor] events: %s\n", err);
+        return -EINVAL;
+    }
+    r->url = config_get_string(cfg, monitor_options, "inspector", "url");
+    if (strcmp(method, "POST") && strcmp(method, "PUT")) {
+        fprintf(stderr, "vigil-monitor: [inspector] method: expected POST "
+                "or PUT, got '%s'\n", method);
+        return -EINVAL;
+    }
+    r->method = method;
+    r->queue_size = (size_t) monitor_int(cfg, "inspector", "queue_size");
+    r->batch_size = (size_t) monitor_int(cfg, "inspector", "batch_size");
+    r->timeout_ms = (long) monitor_int(cfg, "inspector", "timeout_ms");
+    r->retry_attempts = (unsigned int) monitor_int(cfg, "inspector",
+                                                   "retry_attempts");
+    r->retry_initial_ms = (unsigned int) monitor_int(cfg, "inspector",
+                                                     "retry_initial_ms");
+    r->retry_max_ms = (unsigned int) monitor_int(cfg, "inspector",
+                                                 "retry_max_ms");
+    if (r->retry_max_ms < r->retry_initial_ms) {
+        fprintf(stderr, "vigil-monitor: [inspector] retry_max_ms (%u) is "
+                "below retry_initial_ms (%u)\n", r->retry_max_ms,
+                r->retry_initial_ms);
+        return -EINVAL;
+    }
+    m->drain_ms = monitor_int(cfg, "inspector", "drain_ms");
+    if (daemon_split_hostport(listen, m->listen_host, sizeof m->listen_host,
+                              &m->listen_port)) {
+        fprintf(stderr, "vigil-monitor: [api] listen: expected host:port, "
+                "got '%s'\n", listen);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Libvirt thread: passes a detected event to the loop. */
+static void
+monitor_emit(struct vmevent *ev, void *arg)
+{
+    struct monitor *m = arg;
+
+    if (handoff_push(m->handoff, ev)) {
+        reporter_count_dropped(m->reporter, 1);
+        vlog_write_rl(&m->drop_rl, VLOG_LEVEL_WARN, MONITOR_MODULE,
+                      "hand-off queue full: event of instance %s dropped",
+                      ev->instance_uuid);
+        free(ev);
+    }
+}
+
+/* Loop: sends one detected event. */
+static void
+monitor_on_event(void *item, void *arg)
+{
+    struct vmevent *ev = item;
+    struct monitor *m = arg;
+    struct doctor_event de;
+    int ret;
+
+    ret = vmevent_to_doctor(ev, m->hostname, &de);
+    if (ret) {
+        reporter_count_dropped(m->reporter, 1);
+        vlog_write_rl(&m->error_rl, VLOG_LEVEL_ERR, MONITOR_MODULE,
+                      "cannot build the event of instance %s: %s",
+                      ev->instance_uuid, strerror(-ret));
+    } else {
+        reporter_submit(m->reporter, &de);
+        doctor_event_clear(&de);
+    }
+    free(ev);
+}
+
+static void
+monitor_free_event(void *item)
+{
+    free(item);
+}
+
+/* Events detected but not yet accepted by the inspector. */
+static size_t
+monitor_undelivered(const struct monitor *m)
+{
+    struct reporter_stats stats;
+
+    reporter_get_stats(m->reporter, &stats);
+    return handoff_length(m->handoff) + stats.queued;
+}
+
+/* Shutting down: stops the loop once every detected event is delivered or
+ * the drain time is over. */
+static void
+monitor_on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct monitor *m = arg;
+    struct timeval tick = { 0, 10000 };
+
+    (void) fd;
+    (void) what;
+    if (monitor_undelivered(m) == 0 || vtime_mono_ns() >= m->drain_deadline_ns) {
+        event_base_loopbreak(m->base);
+        return;
+    }
+    evtimer_add(m->drain_timer, &tick);
+}
+
+static void
+monitor_stop(void *arg, int signo)
+{
+    struct monitor *m = arg;
+    const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    size_t undelivered;
+
+    if (m->stopping) {
+        VLOG_INFO(MONITOR_MODULE, "%s received again: stopping now", name);
+        event_base_loopbreak(m->base);
+        return;
+    }
+    m->stopping = true;
+    /* No new detections from here on: the libvirt thread is joined. */
+    vmwatch_free(m->watch);
+    m->watch = NULL;
+    undelivered = monitor_undelivered(m);
+    if (undelivered == 0 || m->drain_ms == 0) {
+        VLOG_INFO(MONITOR_MODULE, "%s received: shutting down", name);
+        event_base_loopbreak(m->base);
+        return;
+    }
+    VLOG_INFO(MONITOR_MODULE, "%s received: shutting down once %zu events "
+              "are delivered (at most %lld ms)", name, undelivered,
+              (long long) m->drain_ms);
+    m->drain_deadline_ns = vtime_mono_ns() + m->drain_ms * 1000000;
+    monitor_on_drain(-1, 0, m);
+}
+
+static int
+monitor_start(struct monitor *m)
+{
+    struct httpd_options http = { 0 };
+    int ret;
+
+    m->drop_rl = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(1, 5);
+    m->error_rl = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(1, 5);
+    m->metrics = metrics_registry_new();
+    m->base = event_base_new();
+    if (!m->metrics || !m->base) {
+        VLOG_ERR(MONITOR_MODULE, "out of memory");
+        return -ENOMEM;
+    }
+    m->reporter_options.metrics = m->metrics;
+    m->reporter = reporter_new(m->base, &m->reporter_options, &ret);
+    if (!m->reporter) {
+        VLOG_ERR(MONITOR_MODULE, "cannot set up the reporter to %s: %s",
+                 m->reporter_options.url, strerror(-ret));
+        return ret;
+    }
+    http.address = m->listen_host;
+    http.port = m->listen_port;
+    http.metrics = m->metrics;
+    http.name = "vigil_monitor";
+    m->httpd = httpd_new(m->base, &http, &ret);
+    if (!m->httpd) {
+        VLOG_ERR(MONITOR_MODULE, "cannot listen on %s:%u: %s",
+                 m->listen_host, m->listen_port, strerror(-ret));
+        return ret;
+    }
+    m->handoff = handoff_new(m->base, m->reporter_options.queue_size,
+                             monitor_on_event, monitor_free_event, m, &ret);
+    if (!m->handoff) {
+        VLOG_ERR(MONITOR_MODULE, "cannot set up the event hand-off: %s",
+                 strerror(-ret));
+        return ret;
+    }
+    m->watch_options.metrics = m->metrics;
+    m->watch = vmwatch_new(&m->watch_options, monitor_emit, m, &ret);
+    if (!m->watch) {
+        VLOG_ERR(MONITOR_MODULE, "cannot set up the libvirt watcher: %s",
+                 strerror(-ret));
+        return ret;
+    }
+    m->drain_timer = evtimer_new(m->base, monitor_on_drain, m);
+    m->signals = daemon_signals_new(m->base, monitor_stop, m);
+    if (!m->drain_timer || !m->signals) {
+        VLOG_ERR(MONITOR_MODULE, "cannot install signal handlers");
+        return -ENOMEM;
+    }
+    ret = vmwatch_start(m->watch);
+    if (ret) {
+        VLOG_ERR(MONITOR_MODULE, "cannot start the libvirt thread: %s",
+                 strerror(-ret));
+        return ret;
+    }
+    VLOG_INFO(MONITOR_MODULE, "vigil-monitor %s on host %s: libvirt %s, "
+              "inspector %s %s, metrics on http://%s:%u/metrics",
+              VIGIL_VERSION, m->hostname, m->watch_options.uri,
+              m->reporter_options.method, m->reporter_options.url,
+              m->listen_host, httpd_port(m->httpd));
+    return 0;
+}
+
+static void
+monitor_teardown(struct monitor *m)
+{
+    size_t left;
+
+    daemon_signals_free(m->signals);
+    if (m->drain_timer) {
+        event_free(m->drain_timer);
+    }
+    /* Joins the libvirt thread: nothing is pushed into the hand-off after
+     * this. */
+    vmwatch_free(m->watch);
+    left = m->handoff ? handoff_length(m->handoff) : 0;
+    if (left) {
+        reporter_count_dropped(m->reporter, left);
+        VLOG_WARN(MONITOR_MODULE, "%zu detected events not sent at shutdown",
+                  left);
+    }
+    handoff_free(m->handoff);
+    httpd_free(m->httpd);
+    reporter_free(m->reporter);
+    if (m->base) {
+        event_base_free(m->base);
+    }
+    metrics_registry_free(m->metrics);
+    config_free(m->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct monitor m;
+    int ret;
+
+    memset(&m, 0, sizeof m);
+    ret = daemon_parse_args(&monitor_desc, argc, argv, &m.cfg);
+    if (ret) {
+        return ret > 0 ? EXIT_SUCCESS : 2;
+    }
+    ret = monitor_read_config(&m);
+    if (!ret) {
+        ret = monitor_start(&m);
+    }
+    if (!ret && event_base_dispatch(m.base) < 0) {
+        VLOG_ERR(MONITOR_MODULE, "event loop failed");
+        ret = -EIO;
+    }
+    monitor_teardown(&m);
+    if (!ret) {
+        VLOG_INFO(MONITOR_MODULE, "stopped");
+    }
+    return ret ? EXIT_FAILURE : EXIT_SUCCESS;
+}

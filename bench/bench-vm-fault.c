@@ -472,6 +472,13 @@ bench_record(struct bench_samples *samples, const int64_t *stamps)
     }
 }
 
+/* Nanoseconds as microseconds rounded to 0.1. */
+static double
+bench_us(int64_t ns)
+{
+    return (double) ((ns + 50) / 100) / 10.0;
+}
+
 static void
 bench_read_cpu_model(char *out, size_t size)
 {
@@ -551,10 +558,10 @@ bench_report(const struct bench_config *cfg, struct bench_samples *samples,
         json_object_set_new(stages, bench_stages[i].key,
                             json_pack("{s:I, s:f, s:f, s:f, s:f}",
                                       "n", (json_int_t) s->length,
-                                      "p50_us", p50 / 1e3,
-                                      "p90_us", p90 / 1e3,
-                                      "p99_us", p99 / 1e3,
-                                      "max_us", max / 1e3));
+                                      "p50_us", bench_us(p50),
+                                      "p90_us", bench_us(p90),
+                                      "p99_us", bench_us(p99),
+                                      "max_us", bench_us(max)));
     }
     printf("\nunexpected alarms (duplicates or stray): %" PRIu64 "\n\n",
            unexpected);
@@ -568,7 +575,7 @@ bench_report(const struct bench_config *cfg, struct bench_samples *samples,
     json_object_set_new(json, "cpu", json_string(cpu));
     json_object_set_new(json, "kernel", json_string(uts.release));
     json_object_set_new(json, "stages", stages);
-    text = json_dumps(json, JSON_COMPACT);
+    text = json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(12));
     if (text) {
         printf("%s\n", text);
     }

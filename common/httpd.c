@@ -710,7 +710,13 @@ httpd_new(struct event_base *base, const struct httpd_options *options,
         ret = -ENOMEM;
         goto out;
     }
-    evhttp_set_max_body_size(httpd->http, (ev_ssize_t) httpd->max_body_size);
+    /* evhttp refuses bodies over its own limit with an HTML page before any
+     * route runs; keep that limit well above the cap so that an oversized
+     * body within reason gets the JSON 413 from httpd_read_json(), while
+     * memory stays bounded by the hard limit. */
+    evhttp_set_max_body_size(httpd->http,
+                             (ev_ssize_t) (HTTPD_HARD_BODY_FACTOR *
+                                           httpd->max_body_size));
     evhttp_set_max_headers_size(httpd->http, HTTPD_MAX_HEADERS_SIZE);
     evhttp_set_timeout(httpd->http, options->timeout_s > 0
                                         ? options->timeout_s

@@ -5,8 +5,8 @@
  * "/v2/alarms/{}/state". Unknown paths get 404, known paths with another
  * method 405 (with an Allow header), bodies over the cap 413; every error is
  * a JSON body {"error": {"code": 404, "message": "..."}} -- except when
- * evhttp itself refuses a request before routing (a declared body over the
- * cap: 413, a method outside GET/POST/PUT/DELETE/PATCH/HEAD/OPTIONS: 501,
+ * evhttp itself refuses a request before routing (a declared body over
+ * HTTPD_HARD_BODY_FACTOR times the cap: 413, a method outside GET/POST/PUT/DELETE/PATCH/HEAD/OPTIONS: 501,
  * headers over 16 KiB or an unparsable request: 400), which get libevent's
  * HTML page. GET /metrics
  * serves the registry given in the options as Prometheus text, and counts
@@ -29,6 +29,9 @@ struct metrics_registry;
 
 #define HTTPD_MAX_PARAMS 4
 #define HTTPD_DEFAULT_MAX_BODY_SIZE (1024 * 1024)
+/* evhttp's own limit, as a multiple of the cap: bodies between the cap and
+ * this get a JSON 413, larger ones libevent's HTML 413. */
+#define HTTPD_HARD_BODY_FACTOR 4
 
 struct httpd_options {
     const char *address;          /* "127.0.0.1", "::1", "0.0.0.0" */

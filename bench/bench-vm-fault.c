@@ -553,8 +553,8 @@ bench_report(const struct bench_config *cfg, struct bench_samples *samples,
             max = s->values[s->length - 1];
         }
         printf("%-36s %6zu %10.1f %10.1f %10.1f %10.1f\n",
-               bench_stages[i].label, s->length, p50 / 1e3, p90 / 1e3,
-               p99 / 1e3, max / 1e3);
+               bench_stages[i].label, s->length, bench_us(p50),
+               bench_us(p90), bench_us(p99), bench_us(max));
         json_object_set_new(stages, bench_stages[i].key,
                             json_pack("{s:I, s:f, s:f, s:f, s:f}",
                                       "n", (json_int_t) s->length,
@@ -639,6 +639,8 @@ main(int argc, char **argv)
         return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
     vlog_init("bench-vm-fault", VLOG_LEVEL_WARN);
+    /* Progress goes to stderr; keep stdout in order with it. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     for (int i = 0; i < BENCH_STAGE_COUNT; i++) {
         samples[i].values = calloc((size_t) cfg.count, sizeof(int64_t));
         if (!samples[i].values) {

@@ -3,8 +3,10 @@
  *
  * 'signalled' is true from the push that writes the eventfd until the loop
  * finds the ring empty, so one write covers a whole burst and no wake-up
- * is lost: a push after the loop cleared the flag writes again. While it
- * is true and items remain, the loop re-activates its own event instead. */
+ * is lost: a push after the loop cleared the flag writes again. When items
+ * remain after a pass, the loop writes the eventfd itself to come back on
+ * its next iteration (event_active() would run it again in the same pass).
+ */
 #include "handoff.h"
 
 #include <errno.h>
@@ -29,6 +31,17 @@ struct handoff {
     handoff_free_fn *free_item;
     void *arg;
 };
+
+/* Makes the eventfd readable, so the loop calls handoff_on_wake(). */
+static void
+handoff_wake(struct handoff *h)
+{
+    uint64_t one = 1;
+    /* Cannot fail: one write per burst never overflows the counter. */
+    ssize_t n = write(h->fd, &one, sizeof one);
+
+    (void) n;
+}
 
 /* Takes the oldest item, or NULL when empty. */
 static void *
@@ -81,7 +94,7 @@ handoff_on_wake(evutil_socket_t fd, short what, void *arg)
         h->fn(item, h->arg);
     }
     if (!handoff_idle(h)) {
-        event_active(h->event, EV_READ, 0);
+        handoff_wake(h);
     }
 }
 
@@ -176,12 +189,7 @@ handoff_push(struct handoff *h, void *item)
     }
     pthread_mutex_unlock(&h->mutex);
     if (wake) {
-        uint64_t one = 1;
-        /* Cannot fail: one write per drained burst never overflows the
-         * eventfd counter. */
-        ssize_t n = write(h->fd, &one, sizeof one);
-
-        (void) n;
+        handoff_wake(h);
     }
     return 0;
 }

@@ -44,6 +44,7 @@ struct vmstate *vmstate_new(void);
 /* Accepts NULL. */
 void vmstate_free(struct vmstate *map);
 
+/* Number of domains in 'map'. */
 size_t vmstate_length(const struct vmstate *map);
 
 /* The entry at 'index' (< vmstate_length), in UUID order; valid until the

@@ -328,28 +328,46 @@ vnfm_on_webhook(struct evhttp_request *req, const struct httpd_params *params,
     json_decref(body);
 }
 
-/* GET /alarms[?after=SEQ]. */
+/* Reads the unsigned query parameter 'name' into '*value' (unchanged when
+ * absent). 0, or -EINVAL after replying 400. */
+static int
+vnfm_query_number(struct evhttp_request *req, const char *name,
+                  unsigned long long max, unsigned long long *value)
+{
+    unsigned long long v;
+    char text[32], *end;
+    int ret = httpd_query_param(req, name, text, sizeof text);
+
+    if (ret == -ENOENT) {
+        return 0;
+    }
+    if (ret) {
+        httpd_reply_error(req, 400, "malformed query string");
+        return -EINVAL;
+    }
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno || end == text || *end != '\0' || text[0] == '-' || v > max) {
+        httpd_reply_error(req, 400, "%s: expected an integer in [0, %llu]",
+                          name, max);
+        return -EINVAL;
+    }
+    *value = v;
+    return 0;
+}
+
+/* GET /alarms[?after=SEQ][&limit=N]. */
 static void
 vnfm_on_get_alarms(struct evhttp_request *req,
                    const struct httpd_params *params, void *arg)
 {
     struct vnfm *vnfm = arg;
-    unsigned long long after = 0;
-    char text[32], *end;
+    unsigned long long after = 0, limit = VNFM_DEFAULT_LIST_LIMIT;
     json_t *list;
-    int ret;
 
     (void) params;
-    ret = httpd_query_param(req, "after", text, sizeof text);
-    if (ret == 0) {
-        errno = 0;
-        after = strtoull(text, &end, 10);
-        if (errno || end == text || *end != '\0' || text[0] == '-') {
-            httpd_reply_error(req, 400, "after: expected a sequence number");
-            return;
-        }
-    } else if (ret != -ENOENT) {
-        httpd_reply_error(req, 400, "malformed query string");
+    if (vnfm_query_number(req, "after", UINT64_MAX, &after) ||
+        vnfm_query_number(req, "limit", VNFM_MAX_LIST_LIMIT, &limit)) {
         return;
     }
     list = json_array();
@@ -357,7 +375,8 @@ vnfm_on_get_alarms(struct evhttp_request *req,
         httpd_reply_error(req, 503, "out of memory");
         return;
     }
-    for (size_t i = 0; i < vnfm->length; i++) {
+    for (size_t i = 0; i < vnfm->length && json_array_size(list) < limit;
+         i++) {
         struct vnfm_record *r =
             &vnfm->records[(vnfm->head + i) % vnfm->allocated];
 

@@ -11,7 +11,8 @@
  * HTTP API (on the same server, with GET /metrics):
  *   POST   /alarm[/...]  webhook from the notifier (Aodh body); 200, or 400
  *   GET    /alarms       [{"seq", "received_mono_ns", "body"}, ...] oldest
- *                        first; "?after=SEQ" returns only later records
+ *                        first; "?after=SEQ" returns only later records,
+ *                        "?limit=N" at most N (default 10000, max 100000)
  *   DELETE /alarms       forgets every record; 204
  *
  * Used by vigil-vnfm-sample (tests/consumer/main.c) and embedded by
@@ -36,6 +37,8 @@ struct metrics_registry;
 #define VNFM_DEFAULT_EVENT_TYPE "compute.instance.*"
 #define VNFM_DEFAULT_SUBSCRIBE_ATTEMPTS 60
 #define VNFM_MAX_QUERY_TERMS 8
+#define VNFM_DEFAULT_LIST_LIMIT 10000
+#define VNFM_MAX_LIST_LIMIT 100000
 #define VNFM_URL_SIZE 512
 
 struct vnfm_options {

@@ -415,6 +415,17 @@ test_endpoint_records(void **state)
     json_decref(list);
     assert_int_equal(request(f, "GET", "/alarms?after=x", "application/json",
                              NULL), 400);
+    assert_int_equal(request(f, "GET", "/alarms?limit=1", "application/json",
+                             NULL), 200);
+    list = json_loads(f->body, 0, NULL);
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(list, 0), "seq")), 1);
+    json_decref(list);
+    assert_int_equal(request(f, "GET", "/alarms?limit=100001",
+                             "application/json", NULL), 400);
+    assert_int_equal(request(f, "GET", "/alarms?limit=-1",
+                             "application/json", NULL), 400);
 
     assert_int_equal(vnfm_received(f->vnfm), 2);
     assert_int_equal(request(f, "DELETE", "/alarms", "application/json",

@@ -105,7 +105,8 @@ handoff_new(struct event_base *base, size_t capacity, handoff_fn *fn,
     struct handoff *h = NULL;
     int ret = -EINVAL;
 
-    if (!base || !fn || capacity == 0 || capacity > SIZE_MAX / sizeof(void *)) {
+    if (!base || !fn || capacity == 0 ||
+        capacity > SIZE_MAX / sizeof(void *)) {
         goto out;
     }
     h = calloc(1, sizeof *h);

@@ -267,7 +267,8 @@ monitor_on_drain(evutil_socket_t fd, short what, void *arg)
 
     (void) fd;
     (void) what;
-    if (monitor_undelivered(m) == 0 || vtime_mono_ns() >= m->drain_deadline_ns) {
+    if (monitor_undelivered(m) == 0 ||
+        vtime_mono_ns() >= m->drain_deadline_ns) {
         event_base_loopbreak(m->base);
         return;
     }

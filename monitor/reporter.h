@@ -82,6 +82,7 @@ int reporter_submit(struct reporter *r, const struct doctor_event *ev);
 void reporter_count_dropped(struct reporter *r, uint64_t n);
 
 /* Fills 'stats' with the counters so far. From the loop's thread. */
-void reporter_get_stats(const struct reporter *r, struct reporter_stats *stats);
+void reporter_get_stats(const struct reporter *r,
+                        struct reporter_stats *stats);
 
 #endif

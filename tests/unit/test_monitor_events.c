@@ -557,6 +557,24 @@ test_state_map(void **state)
     vmstate_free(NULL);
 }
 
+/* Applies a lifecycle event to 'map' and checks what it reports. */
+static void
+assert_apply(struct vmstate *map, const char *uuid, const char *name,
+             int event, int detail, enum vmevent_status expected)
+{
+    enum vmevent_status got = vmstate_apply_lifecycle(map, uuid, name, event,
+                                                      detail);
+
+    if (got != expected) {
+        char b1[VMEVENT_NAME_SIZE], b2[VMEVENT_NAME_SIZE];
+
+        fail_msg("%s %s/%s: got status %d, expected %d", name,
+                 vmevent_lifecycle_name(event, b1, sizeof b1),
+                 vmevent_lifecycle_detail_name(event, detail, b2, sizeof b2),
+                 got, expected);
+    }
+}
+
 static void
 test_apply_lifecycle(void **state)
 {
@@ -567,101 +585,65 @@ test_apply_lifecycle(void **state)
     assert_int_equal(vmstate_set(map, UUID_A, "a", VIR_DOMAIN_RUNNING, 1), 0);
 
     /* Running -> destroyed: a fault; the same again: nothing new. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STOPPED,
-                                             VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
-                     VMEVENT_DOWN);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STOPPED,
+                 VIR_DOMAIN_EVENT_STOPPED_DESTROYED, VMEVENT_DOWN);
     assert_false(vmstate_find(map, UUID_A)->running);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STOPPED,
-                                             VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STOPPED,
+                 VIR_DOMAIN_EVENT_STOPPED_DESTROYED, VMEVENT_IGNORE);
     /* Started again: a recovery, once. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STARTED,
-                                             VIR_DOMAIN_EVENT_STARTED_BOOTED),
-                     VMEVENT_UP);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STARTED,
+                 VIR_DOMAIN_EVENT_STARTED_BOOTED, VMEVENT_UP);
     assert_true(vmstate_find(map, UUID_A)->running);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_RESUMED,
-                                             VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_RESUMED,
+                 VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, VMEVENT_IGNORE);
     /* An operator's pause and resume are neither fault nor recovery. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_SUSPENDED,
-                                             VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_SUSPENDED,
+                 VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, VMEVENT_IGNORE);
     assert_true(vmstate_find(map, UUID_A)->running);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_RESUMED,
-                                             VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
-                     VMEVENT_IGNORE);
-    /* Paused on an I/O error, resumed, then destroyed. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_SUSPENDED,
-                                             VIR_DOMAIN_EVENT_SUSPENDED_IOERROR),
-                     VMEVENT_DOWN);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STOPPED,
-                                             VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
-                     VMEVENT_IGNORE);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STARTED,
-                                             VIR_DOMAIN_EVENT_STARTED_BOOTED),
-                     VMEVENT_UP);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_RESUMED,
+                 VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, VMEVENT_IGNORE);
+    /* Paused on an I/O error then destroyed: one fault. Started: up. */
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_SUSPENDED,
+                 VIR_DOMAIN_EVENT_SUSPENDED_IOERROR, VMEVENT_DOWN);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STOPPED,
+                 VIR_DOMAIN_EVENT_STOPPED_DESTROYED, VMEVENT_IGNORE);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STARTED,
+                 VIR_DOMAIN_EVENT_STARTED_BOOTED, VMEVENT_UP);
     /* A guest-initiated shutdown announces itself, then stops. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_SHUTDOWN,
-                                             VIR_DOMAIN_EVENT_SHUTDOWN_GUEST),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_SHUTDOWN,
+                 VIR_DOMAIN_EVENT_SHUTDOWN_GUEST, VMEVENT_IGNORE);
     assert_true(vmstate_find(map, UUID_A)->running);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STOPPED,
-                                             VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN),
-                     VMEVENT_DOWN);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STOPPED,
+                 VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, VMEVENT_DOWN);
     /* Migrated away: not running, nothing reported. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STARTED,
-                                             VIR_DOMAIN_EVENT_STARTED_BOOTED),
-                     VMEVENT_UP);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_A, "a",
-                                             VIR_DOMAIN_EVENT_STOPPED,
-                                             VIR_DOMAIN_EVENT_STOPPED_MIGRATED),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STARTED,
+                 VIR_DOMAIN_EVENT_STARTED_BOOTED, VMEVENT_UP);
+    assert_apply(map, UUID_A, "a", VIR_DOMAIN_EVENT_STOPPED,
+                 VIR_DOMAIN_EVENT_STOPPED_MIGRATED, VMEVENT_IGNORE);
     assert_false(vmstate_find(map, UUID_A)->running);
 
     /* Unknown domains: events are taken at their word. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_B, "b",
-                                             VIR_DOMAIN_EVENT_CRASHED,
-                                             VIR_DOMAIN_EVENT_CRASHED_PANICKED),
-                     VMEVENT_DOWN);
+    assert_apply(map, UUID_B, "b", VIR_DOMAIN_EVENT_CRASHED,
+                 VIR_DOMAIN_EVENT_CRASHED_PANICKED, VMEVENT_DOWN);
     assert_non_null(vmstate_find(map, UUID_B));
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_C, "c",
-                                             VIR_DOMAIN_EVENT_STARTED,
-                                             VIR_DOMAIN_EVENT_STARTED_BOOTED),
-                     VMEVENT_UP);
+    assert_apply(map, UUID_C, "c", VIR_DOMAIN_EVENT_STARTED,
+                 VIR_DOMAIN_EVENT_STARTED_BOOTED, VMEVENT_UP);
     assert_true(vmstate_find(map, UUID_C)->running);
 
     /* DEFINED records a new domain as not running; UNDEFINED forgets a
      * stopped domain but keeps a running (now transient) one. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_D, "d",
-                                             VIR_DOMAIN_EVENT_DEFINED,
-                                             VIR_DOMAIN_EVENT_DEFINED_ADDED),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_D, "d", VIR_DOMAIN_EVENT_DEFINED,
+                 VIR_DOMAIN_EVENT_DEFINED_ADDED, VMEVENT_IGNORE);
     assert_false(vmstate_find(map, UUID_D)->running);
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_D, "d",
-                                             VIR_DOMAIN_EVENT_UNDEFINED,
-                                             VIR_DOMAIN_EVENT_UNDEFINED_REMOVED),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_D, "d", VIR_DOMAIN_EVENT_UNDEFINED,
+                 VIR_DOMAIN_EVENT_UNDEFINED_REMOVED, VMEVENT_IGNORE);
     assert_null(vmstate_find(map, UUID_D));
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_C, "c",
-                                             VIR_DOMAIN_EVENT_UNDEFINED,
-                                             VIR_DOMAIN_EVENT_UNDEFINED_REMOVED),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_C, "c", VIR_DOMAIN_EVENT_UNDEFINED,
+                 VIR_DOMAIN_EVENT_UNDEFINED_REMOVED, VMEVENT_IGNORE);
     assert_non_null(vmstate_find(map, UUID_C));
     /* Unknown event numbers change nothing. */
-    assert_int_equal(vmstate_apply_lifecycle(map, UUID_C, "c", 77, 0),
-                     VMEVENT_IGNORE);
+    assert_apply(map, UUID_C, "c", 77,
+                 0, VMEVENT_IGNORE);
     assert_true(vmstate_find(map, UUID_C)->running);
     vmstate_free(map);
 }

@@ -8,6 +8,7 @@ packages=(
   libevent-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev sqlite3
   libcmocka-dev librdkafka-dev kafkacat
   libvirt-dev libvirt-daemon libvirt-clients
+  libdpdk-dev python3-scapy tshark nftables
   python3 curl procps iproute2
 )
 

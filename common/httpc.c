@@ -19,6 +19,7 @@
 #include "httpc.h"
 
 #include <curl/curl.h>
+#include <curl/header.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -218,6 +219,7 @@ httpc_finish(struct httpc_transfer *t, long status, const char *error)
         .error = error,
         .attempts = t->attempts,
         .submitted_ns = t->submitted_ns,
+        .transfer = t,
     };
 
     if (t->state == HTTPC_STATE_RUNNING) {
@@ -736,6 +738,21 @@ httpc_submit(struct httpc *client, const struct httpc_request *request,
 out:
     httpc_transfer_free(t);
     return ret;
+}
+
+const char *
+httpc_response_header(const struct httpc_response *response,
+                      const char *name)
+{
+    const struct httpc_transfer *t = response ? response->transfer : NULL;
+    struct curl_header *header = NULL;
+
+    if (!t || !t->easy || !name || response->status == 0
+        || curl_easy_header(t->easy, name, 0, CURLH_HEADER, -1, &header)
+               != CURLHE_OK) {
+        return NULL;
+    }
+    return header->value;
 }
 
 size_t

@@ -55,6 +55,7 @@ struct httpc_response {
     unsigned int attempts;        /* tries made */
     int64_t submitted_ns;         /* CLOCK_MONOTONIC at httpc_submit */
     int64_t completed_ns;         /* CLOCK_MONOTONIC at completion */
+    void *transfer;               /* private: for httpc_response_header() */
 };
 
 /* Called exactly once per accepted request, from the loop: on the final
@@ -80,6 +81,13 @@ void httpc_free(struct httpc *client);
  * -ECANCELED while httpc_free() runs; -ENOMEM. */
 int httpc_submit(struct httpc *client, const struct httpc_request *request,
                  httpc_done_fn *done, void *arg);
+
+/* The value of header 'name' (case-insensitive; the last one when it is
+ * repeated) of the final response, e.g. Keystone's "X-Subject-Token"; NULL
+ * when absent or when no response arrived. Call it from the done callback
+ * only: the value lives as long as 'response'. */
+const char *httpc_response_header(const struct httpc_response *response,
+                                  const char *name);
 
 /* Requests queued, waiting for a retry, or in flight. */
 size_t httpc_pending(const struct httpc *client);

@@ -3,10 +3,11 @@
  * Events of one request are ordered by their time, classified by type
  * (compute.instance.*, compute.host.*, anything else), checked against the
  * last state of their subject (dedup.h), recorded in the history
- * (event_log.h) and, when new, handed to the notifier at once through a
- * doctor_sender, stamped T06. Each class has its own handler in a table so
- * that host faults (fencing, Nova force-down, per-VM alarms) slot in beside
- * the instance handler.
+ * (event_log.h) and, when new, stamped T06 and handed to the notifier in
+ * one doctor_sender_send() call: they go out at once, or with the next
+ * request if one is in flight, in order. Each class has its own handler in
+ * a table so that host faults (fencing, Nova force-down, per-VM alarms)
+ * slot in beside the instance handler.
  *
  * Not thread-safe: runs on the inspector's event loop. */
 #ifndef VIGIL_INSPECTOR_CORRELATOR_H
@@ -43,8 +44,9 @@ struct correlator_summary {
 };
 
 /* Handles 'events' (T02 already stamped); sorts them in place by time.
- * Fills 'summary'. 0, or -ENOBUFS when the notifier's outbox refused them
- * (they are counted as dropped by the sender), or -ENOMEM. */
+ * Fills 'summary'. 0, or -ENOBUFS when the notifier's outbox had no room
+ * for them, or -ENOMEM: then none was handed over (the sender counted them
+ * as dropped and reported them to its drop callback). */
 int correlator_handle(struct correlator *c, struct doctor_event *events,
                       size_t length, struct correlator_summary *summary);
 

@@ -1,9 +1,11 @@
 /* vigil-inspector: receives Doctor events from monitors, correlates and
  * de-duplicates them and raises alarms through the notifier.
  *
- * main() reads: configuration -> metrics -> HTTP client -> notifier sender
- * -> history and correlator -> HTTP API -> event loop -> teardown in
- * reverse. Host faults, fencing and Nova come with the correlator's host
+ * main() reads: configuration -> metrics -> notifier sender (its own HTTP
+ * client: one ordered pipe, alarms coalesced, retried, bounded) -> history
+ * and correlator -> HTTP API -> event loop -> teardown in reverse. The
+ * sender does not log: the callbacks here log the notifier's reachability
+ * and every alarm dropped. Host faults, fencing and Nova come with the correlator's host
  * handler (correlator.c). */
 #include <errno.h>
 #include <event2/event.h>
@@ -15,7 +17,6 @@
 #include "daemon.h"
 #include "doctor_sender.h"
 #include "event_log.h"
-#include "httpc.h"
 #include "httpd.h"
 #include "inspector_api.h"
 #include "metrics.h"
@@ -35,7 +36,8 @@ static const struct config_option inspector_options[] = {
       "Alarms held while the notifier is unreachable; more are refused "
       "(503 to the monitor) and counted." },
     { "notifier", "max_attempts", CONFIG_INT, "3", 1, 100,
-      "HTTP attempts per batch before the notifier counts as unreachable." },
+      "HTTP attempts per request before the notifier counts as "
+      "unreachable." },
     { "notifier", "initial_backoff_ms", CONFIG_INT, "20", 1, 60000,
       "First retry delay; doubles on each failure." },
     { "notifier", "max_backoff_ms", CONFIG_INT, "2000", 1, 600000,
@@ -64,12 +66,12 @@ struct inspector {
     struct event_base *base;
     struct daemon_signals *signals;
     struct metrics_registry *metrics;
-    struct httpc *client;
     struct doctor_sender *sender;
     struct event_log *log;
     struct correlator *correlator;
     struct httpd *httpd;
     struct inspector_api *api;
+    struct vlog_rate_limit drop_rl;    /* the sender's drops */
 };
 
 static int64_t
@@ -87,21 +89,63 @@ inspector_on_stop(void *arg, int signo)
     event_base_loopbreak(in->base);
 }
 
+static const char *
+inspector_notifier_url(const struct inspector *in)
+{
+    return config_get_string(in->cfg, inspector_options, "notifier", "url");
+}
+
+/* The notifier was lost or answers again (further failures while it is
+ * lost are not logged: the first line said it all). */
 static void
-inspector_on_notifier_state(struct doctor_sender *sender, bool reachable,
-                            const char *error, void *arg)
+inspector_on_notifier_state(struct doctor_sender *sender,
+                            const struct doctor_sender_state *st, void *arg)
 {
     struct inspector *in = arg;
-    const char *url = config_get_string(in->cfg, inspector_options,
-                                        "notifier", "url");
 
-    if (reachable) {
-        VLOG_INFO(MOD, "notifier at %s reachable again; delivering %zu "
-                  "queued alarm(s)", url, doctor_sender_queued(sender));
-    } else {
-        VLOG_WARN(MOD, "notifier at %s unreachable (%s); holding alarms "
-                  "(%zu queued) and retrying", url, error,
+    if (st->reachable) {
+        VLOG_INFO(MOD, "notifier at %s reachable again after %lld ms; "
+                  "delivering %zu queued alarm(s)", inspector_notifier_url(in),
+                  (long long) (st->outage_ns / 1000000),
                   doctor_sender_queued(sender));
+    } else if (st->changed) {
+        VLOG_WARN(MOD, "notifier at %s unreachable (%s); holding alarms "
+                  "(%zu queued) and retrying", inspector_notifier_url(in),
+                  st->error, doctor_sender_queued(sender));
+    }
+}
+
+/* Alarms the sender dropped (already counted). */
+static void
+inspector_on_notifier_drop(struct doctor_sender *sender,
+                           const struct doctor_sender_drop *drop, void *arg)
+{
+    struct inspector *in = arg;
+
+    switch (drop->reason) {
+    case DOCTOR_SENDER_DROP_FULL:
+        vlog_write_rl(&in->drop_rl, VLOG_LEVEL_WARN, MOD, "notifier outbox "
+                      "full (%zu alarm(s) queued): %zu alarm(s) refused, the "
+                      "monitor is told to retry", doctor_sender_queued(sender),
+                      drop->length);
+        break;
+    case DOCTOR_SENDER_DROP_NOMEM:
+        vlog_write_rl(&in->drop_rl, VLOG_LEVEL_ERR, MOD, "out of memory: "
+                      "%zu alarm(s) not handed to the notifier", drop->length);
+        break;
+    case DOCTOR_SENDER_DROP_REJECTED:
+        vlog_write_rl(&in->drop_rl, VLOG_LEVEL_ERR, MOD, "notifier at %s "
+                      "rejected %zu alarm(s) (HTTP %ld): %.200s",
+                      inspector_notifier_url(in), drop->length, drop->status,
+                      drop->answer);
+        break;
+    case DOCTOR_SENDER_DROP_SHUTDOWN:
+        VLOG_WARN(MOD, "%zu alarm(s) not yet acknowledged by the notifier "
+                  "are dropped at shutdown", drop->length);
+        break;
+    case DOCTOR_SENDER_DROP_UPSTREAM:
+    case DOCTOR_SENDER_DROP_REASON_COUNT:
+        break;
     }
 }
 
@@ -141,38 +185,50 @@ inspector_start(struct inspector *in)
 {
     struct doctor_sender_options so = { 0 };
     struct correlator_options co = { 0 };
-    struct httpc_options hco = { 0 };
+    int error = 0;
 
+    in->drop_rl = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(1, 5);
     in->base = event_base_new();
     in->metrics = metrics_registry_new();
     if (!in->base || !in->metrics) {
         return -ENOMEM;
     }
     in->signals = daemon_signals_new(in->base, inspector_on_stop, in);
-    hco.timeout_ms = (long) inspector_int(in, "notifier", "timeout_ms");
-    in->client = httpc_new(in->base, &hco);
-    if (!in->signals || !in->client) {
+    if (!in->signals) {
         return -ENOMEM;
     }
-    so.url = config_get_string(in->cfg, inspector_options, "notifier", "url");
-    so.max_queue = (size_t) inspector_int(in, "notifier", "max_queue");
+    so.url = inspector_notifier_url(in);
+    so.queue_size = (size_t) inspector_int(in, "notifier", "max_queue");
+    so.timeout_ms = (long) inspector_int(in, "notifier", "timeout_ms");
     so.retry.max_attempts =
         (unsigned int) inspector_int(in, "notifier", "max_attempts");
     so.retry.initial_backoff_ms =
         (unsigned int) inspector_int(in, "notifier", "initial_backoff_ms");
     so.retry.max_backoff_ms =
         (unsigned int) inspector_int(in, "notifier", "max_backoff_ms");
-    so.probe_backoff_max_ms = so.retry.max_backoff_ms;
+    if (so.retry.max_backoff_ms < so.retry.initial_backoff_ms) {
+        VLOG_ERR(MOD, "[notifier] max_backoff_ms (%u) is below "
+                 "initial_backoff_ms (%u)", so.retry.max_backoff_ms,
+                 so.retry.initial_backoff_ms);
+        return -EINVAL;
+    }
     so.metrics = in->metrics;
     so.metrics_prefix = "vigil_inspector_notifier";
+    so.latency_stamp = DOCTOR_T06;
     so.on_state = inspector_on_notifier_state;
+    so.on_drop = inspector_on_notifier_drop;
     so.arg = in;
-    in->sender = doctor_sender_new(in->base, in->client, &so);
+    in->sender = doctor_sender_new(in->base, &so, &error);
+    if (!in->sender) {
+        VLOG_ERR(MOD, "cannot set up the sender to the notifier at %s: %s",
+                 so.url, strerror(-error));
+        return error;
+    }
     in->log = event_log_new((size_t) inspector_int(in, "events", "history"));
     co.dedup_window_ns =
         inspector_int(in, "correlation", "dedup_window_ms") * 1000000;
     co.max_tracked = (size_t) inspector_int(in, "correlation", "max_tracked");
-    if (!in->sender || !in->log) {
+    if (!in->log) {
         return -ENOMEM;
     }
     in->correlator = correlator_new(&co, in->sender, in->log, in->metrics);
@@ -186,16 +242,12 @@ inspector_start(struct inspector *in)
 static void
 inspector_stop(struct inspector *in)
 {
-    if (in->sender && doctor_sender_queued(in->sender)) {
-        VLOG_WARN(MOD, "%zu alarm(s) not yet acknowledged by the notifier "
-                  "are dropped at shutdown", doctor_sender_queued(in->sender));
-    }
     httpd_free(in->httpd);
     inspector_api_free(in->api);
-    httpc_free(in->client);
-    doctor_sender_free(in->sender);
     correlator_free(in->correlator);
     event_log_free(in->log);
+    /* Alarms still queued are logged by inspector_on_notifier_drop(). */
+    doctor_sender_free(in->sender);
     daemon_signals_free(in->signals);
     metrics_registry_free(in->metrics);
     if (in->base) {

@@ -3,11 +3,13 @@
  *
  * Threads: the libvirt thread (vmwatch) detects faults and hands each one,
  * through handoff, to the main thread's libevent loop, which turns it into
- * a Doctor event and sends it with the reporter; the loop also serves
- * /metrics (httpd) and handles SIGTERM/SIGINT.
+ * a Doctor event and sends it to the inspector with a doctor_sender (one
+ * ordered pipe, coalescing, retries, bounded queue); the loop also serves
+ * /metrics (httpd) and handles SIGTERM/SIGINT. The sender does not log:
+ * the callbacks here log the inspector's reachability and every drop.
  *
  * main() reads: parse the command line and configuration -> metrics ->
- * reporter (HTTP client) -> HTTP server -> hand-off -> libvirt thread ->
+ * sender (HTTP client) -> HTTP server -> hand-off -> libvirt thread ->
  * signals -> loop -> tear down in reverse. */
 #include <errno.h>
 #include <event2/event.h>
@@ -19,16 +21,18 @@
 
 #include "daemon.h"
 #include "doctor_event.h"
+#include "doctor_sender.h"
 #include "handoff.h"
 #include "httpd.h"
 #include "metrics.h"
-#include "reporter.h"
 #include "vlog.h"
 #include "vmevent.h"
 #include "vmwatch.h"
 #include "vtime.h"
 
 #define MONITOR_MODULE "monitor"
+#define MONITOR_REPORT_MODULE "reporter"
+#define MONITOR_STILL_DOWN_LOG_NS (30 * 1000000000LL)
 
 static const struct config_option monitor_options[] = {
     DAEMON_COMMON_OPTIONS,
@@ -93,14 +97,14 @@ struct monitor {
     struct config *cfg;
     char hostname[DOCTOR_HOSTNAME_SIZE];
     struct vmwatch_options watch_options;
-    struct reporter_options reporter_options;
+    struct doctor_sender_options sender_options;
     char listen_host[256];
     unsigned short listen_port;
     int64_t drain_ms;
 
     struct metrics_registry *metrics;
     struct event_base *base;
-    struct reporter *reporter;
+    struct doctor_sender *sender;
     struct httpd *httpd;
     struct handoff *handoff;
     struct vmwatch *watch;
@@ -110,6 +114,8 @@ struct monitor {
     int64_t drain_deadline_ns;
     struct vlog_rate_limit drop_rl;   /* libvirt thread only */
     struct vlog_rate_limit error_rl;  /* loop only */
+    struct vlog_rate_limit report_rl; /* loop only: the sender's drops */
+    int64_t last_down_log_ns;         /* last "still unreachable" line */
 };
 
 /* Reads an integer option that the configuration already validated. */
@@ -133,7 +139,7 @@ monitor_read_config(struct monitor *m)
     const char *method = config_get_string(cfg, monitor_options, "inspector",
                                            "method");
     struct vmwatch_options *w = &m->watch_options;
-    struct reporter_options *r = &m->reporter_options;
+    struct doctor_sender_options *r = &m->sender_options;
     bool read_only = true;
     char err[256];
 
@@ -182,18 +188,20 @@ monitor_read_config(struct monitor *m)
     r->queue_size = (size_t) monitor_int(cfg, "inspector", "queue_size");
     r->batch_size = (size_t) monitor_int(cfg, "inspector", "batch_size");
     r->timeout_ms = (long) monitor_int(cfg, "inspector", "timeout_ms");
-    r->retry_attempts = (unsigned int) monitor_int(cfg, "inspector",
-                                                   "retry_attempts");
-    r->retry_initial_ms = (unsigned int) monitor_int(cfg, "inspector",
-                                                     "retry_initial_ms");
-    r->retry_max_ms = (unsigned int) monitor_int(cfg, "inspector",
-                                                 "retry_max_ms");
-    if (r->retry_max_ms < r->retry_initial_ms) {
+    r->retry.max_attempts = (unsigned int) monitor_int(cfg, "inspector",
+                                                       "retry_attempts");
+    r->retry.initial_backoff_ms = (unsigned int) monitor_int(
+        cfg, "inspector", "retry_initial_ms");
+    r->retry.max_backoff_ms = (unsigned int) monitor_int(cfg, "inspector",
+                                                         "retry_max_ms");
+    if (r->retry.max_backoff_ms < r->retry.initial_backoff_ms) {
         fprintf(stderr, "vigil-monitor: [inspector] retry_max_ms (%u) is "
-                "below retry_initial_ms (%u)\n", r->retry_max_ms,
-                r->retry_initial_ms);
+                "below retry_initial_ms (%u)\n", r->retry.max_backoff_ms,
+                r->retry.initial_backoff_ms);
         return -EINVAL;
     }
+    r->metrics_prefix = "vigil_monitor";
+    r->latency_stamp = DOCTOR_T01;
     m->drain_ms = monitor_int(cfg, "inspector", "drain_ms");
     if (daemon_split_hostport(listen, m->listen_host, sizeof m->listen_host,
                               &m->listen_port)) {
@@ -211,7 +219,7 @@ monitor_emit(struct vmevent *ev, void *arg)
     struct monitor *m = arg;
 
     if (handoff_push(m->handoff, ev)) {
-        reporter_count_dropped(m->reporter, 1);
+        doctor_sender_count_dropped(m->sender, 1);
         vlog_write_rl(&m->drop_rl, VLOG_LEVEL_WARN, MONITOR_MODULE,
                       "hand-off queue full: event of instance %s dropped",
                       ev->instance_uuid);
@@ -230,15 +238,82 @@ monitor_on_event(void *item, void *arg)
 
     ret = vmevent_to_doctor(ev, m->hostname, &de);
     if (ret) {
-        reporter_count_dropped(m->reporter, 1);
+        doctor_sender_count_dropped(m->sender, 1);
         vlog_write_rl(&m->error_rl, VLOG_LEVEL_ERR, MONITOR_MODULE,
                       "cannot build the event of instance %s: %s",
                       ev->instance_uuid, strerror(-ret));
     } else {
-        reporter_submit(m->reporter, &de);
+        /* A refusal is counted and logged by monitor_on_drop(). */
+        doctor_sender_send(m->sender, &de, 1);
         doctor_event_clear(&de);
     }
     free(ev);
+}
+
+/* Loop: the inspector was lost, is still lost, or answers again. */
+static void
+monitor_on_inspector_state(struct doctor_sender *sender,
+                           const struct doctor_sender_state *st, void *arg)
+{
+    struct monitor *m = arg;
+    const char *url = m->sender_options.url;
+    struct doctor_sender_stats stats;
+    int64_t now = vtime_mono_ns();
+
+    doctor_sender_get_stats(sender, &stats);
+    if (st->reachable) {
+        VLOG_INFO(MONITOR_REPORT_MODULE, "inspector at %s reachable again "
+                  "after %lld ms: %zu events delivered, %zu still queued",
+                  url, (long long) (st->outage_ns / 1000000), st->delivered,
+                  stats.queued);
+    } else if (st->changed) {
+        m->last_down_log_ns = now;
+        VLOG_WARN(MONITOR_REPORT_MODULE, "inspector at %s unreachable (%s): "
+                  "%zu events queued, retrying", url, st->error,
+                  stats.queued);
+    } else if (now - m->last_down_log_ns >= MONITOR_STILL_DOWN_LOG_NS) {
+        m->last_down_log_ns = now;
+        VLOG_WARN(MONITOR_REPORT_MODULE, "inspector at %s still unreachable "
+                  "after %lld s (%s): %zu events queued, %llu dropped so far",
+                  url, (long long) (st->outage_ns / 1000000000), st->error,
+                  stats.queued, (unsigned long long) stats.dropped);
+    }
+}
+
+/* Loop: events the sender dropped (already counted). */
+static void
+monitor_on_drop(struct doctor_sender *sender,
+                const struct doctor_sender_drop *drop, void *arg)
+{
+    struct monitor *m = arg;
+    const char *url = m->sender_options.url;
+
+    switch (drop->reason) {
+    case DOCTOR_SENDER_DROP_FULL:
+        vlog_write_rl(&m->report_rl, VLOG_LEVEL_WARN, MONITOR_REPORT_MODULE,
+                      "queue full (%zu events for %s): %s of instance %s "
+                      "dropped", doctor_sender_queued(sender), url,
+                      drop->events[0].type, drop->events[0].instance_uuid);
+        break;
+    case DOCTOR_SENDER_DROP_NOMEM:
+        vlog_write_rl(&m->report_rl, VLOG_LEVEL_ERR, MONITOR_REPORT_MODULE,
+                      "out of memory: %s of instance %s dropped",
+                      drop->events[0].type, drop->events[0].instance_uuid);
+        break;
+    case DOCTOR_SENDER_DROP_REJECTED:
+        vlog_write_rl(&m->report_rl, VLOG_LEVEL_ERR, MONITOR_REPORT_MODULE,
+                      "inspector at %s rejected %zu events (HTTP %ld): "
+                      "%.200s", url, drop->length, drop->status,
+                      drop->answer);
+        break;
+    case DOCTOR_SENDER_DROP_SHUTDOWN:
+        VLOG_WARN(MONITOR_REPORT_MODULE, "%zu events not reported to %s at "
+                  "shutdown", drop->length, url);
+        break;
+    case DOCTOR_SENDER_DROP_UPSTREAM:
+    case DOCTOR_SENDER_DROP_REASON_COUNT:
+        break;
+    }
 }
 
 static void
@@ -251,10 +326,7 @@ monitor_free_event(void *item)
 static size_t
 monitor_undelivered(const struct monitor *m)
 {
-    struct reporter_stats stats;
-
-    reporter_get_stats(m->reporter, &stats);
-    return handoff_length(m->handoff) + stats.queued;
+    return handoff_length(m->handoff) + doctor_sender_queued(m->sender);
 }
 
 /* Shutting down: stops the loop once every detected event is delivered or
@@ -312,17 +384,21 @@ monitor_start(struct monitor *m)
 
     m->drop_rl = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(1, 5);
     m->error_rl = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(1, 5);
+    m->report_rl = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(1, 5);
     m->metrics = metrics_registry_new();
     m->base = event_base_new();
     if (!m->metrics || !m->base) {
         VLOG_ERR(MONITOR_MODULE, "out of memory");
         return -ENOMEM;
     }
-    m->reporter_options.metrics = m->metrics;
-    m->reporter = reporter_new(m->base, &m->reporter_options, &ret);
-    if (!m->reporter) {
-        VLOG_ERR(MONITOR_MODULE, "cannot set up the reporter to %s: %s",
-                 m->reporter_options.url, strerror(-ret));
+    m->sender_options.metrics = m->metrics;
+    m->sender_options.on_state = monitor_on_inspector_state;
+    m->sender_options.on_drop = monitor_on_drop;
+    m->sender_options.arg = m;
+    m->sender = doctor_sender_new(m->base, &m->sender_options, &ret);
+    if (!m->sender) {
+        VLOG_ERR(MONITOR_MODULE, "cannot set up the sender to %s: %s",
+                 m->sender_options.url, strerror(-ret));
         return ret;
     }
     http.address = m->listen_host;
@@ -335,7 +411,7 @@ monitor_start(struct monitor *m)
                  m->listen_host, m->listen_port, strerror(-ret));
         return ret;
     }
-    m->handoff = handoff_new(m->base, m->reporter_options.queue_size,
+    m->handoff = handoff_new(m->base, m->sender_options.queue_size,
                              monitor_on_event, monitor_free_event, m, &ret);
     if (!m->handoff) {
         VLOG_ERR(MONITOR_MODULE, "cannot set up the event hand-off: %s",
@@ -364,7 +440,7 @@ monitor_start(struct monitor *m)
     VLOG_INFO(MONITOR_MODULE, "vigil-monitor %s on host %s: libvirt %s, "
               "inspector %s %s, metrics on http://%s:%u/metrics",
               VIGIL_VERSION, m->hostname, m->watch_options.uri,
-              m->reporter_options.method, m->reporter_options.url,
+              m->sender_options.method, m->sender_options.url,
               m->listen_host, httpd_port(m->httpd));
     return 0;
 }
@@ -383,13 +459,14 @@ monitor_teardown(struct monitor *m)
     vmwatch_free(m->watch);
     left = m->handoff ? handoff_length(m->handoff) : 0;
     if (left) {
-        reporter_count_dropped(m->reporter, left);
+        doctor_sender_count_dropped(m->sender, left);
         VLOG_WARN(MONITOR_MODULE, "%zu detected events not sent at shutdown",
                   left);
     }
     handoff_free(m->handoff);
     httpd_free(m->httpd);
-    reporter_free(m->reporter);
+    /* Events still queued are logged by monitor_on_drop(). */
+    doctor_sender_free(m->sender);
     if (m->base) {
         event_base_free(m->base);
     }

@@ -13,29 +13,8 @@ cd "$(dirname "$0")/.."
 
 build=${VIGIL_DEMO_BUILD:-build}
 
-missing=0
-for tool in cmake cc pkg-config virsh /usr/sbin/libvirtd /usr/bin/python3; do
-  command -v "$tool" >/dev/null 2>&1 || missing=1
-done
-if [ "$missing" = 0 ] && \
-   ! pkg-config --exists libevent libevent_pthreads libcurl jansson libvirt \
-     sqlite3 cmocka 2>/dev/null; then
-  missing=1
-fi
-if [ "$missing" = 1 ]; then
-  echo "==> Installing dependencies (scripts/install-deps.sh)"
-  scripts/install-deps.sh
-fi
-
-echo "==> Building Vigil (Release) into $build/"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DVIGIL_SANITIZE=OFF &&
-       cmake --build "$build" -j"$(nproc)" --target vigil-monitor \
-         vigil-inspector vigil-notifier vigil-vnfm-sample; } >"$log" 2>&1; then
-  cat "$log"
-  echo "demo: the build failed" >&2
-  exit 1
-fi
+. scripts/lib.sh
+vigil_release_build "$build" vigil-monitor vigil-inspector vigil-notifier \
+  vigil-vnfm-sample
 echo "==> Running the demo"
 /usr/bin/python3 scripts/vigil_demo.py --build-dir "$build"

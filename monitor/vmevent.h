@@ -1,6 +1,6 @@
 /* vmevent: what vigil-monitor detected about one VM, in a neutral form
- * between libvirt's callbacks (vmwatch) and the Doctor event the reporter
- * sends (doctor_event).
+ * between libvirt's callbacks (vmwatch) and the Doctor event that
+ * common/doctor_sender sends (doctor_event).
  *
  * This module is pure: it names libvirt's enums (lifecycle events and their
  * details, watchdog and I/O error actions, domain states and reasons, close

@@ -2,8 +2,8 @@
  * driver, started by this test in a private directory (its own sockets, no
  * other driver loaded).
  *
- * A collecting callback stands in for the reporter. A second connection
- * plays the operator: it defines and starts a domain, destroys and starts
+ * A collecting callback stands in for the event sender (doctor_sender).
+ * A second connection plays the operator: it defines and starts a domain, destroys and starts
  * the test driver's "test" domain, pauses and resumes it. Then libvirtd is
  * killed with SIGKILL and restarted: the test driver comes back in its
  * default state (only "test", running), so the watcher must reconnect and

@@ -611,7 +611,8 @@ keystone_send(struct keystone *ks, struct keystone_pending *p, char *err,
             ret = -ENOENT;
             goto out;
         }
-        if (asprintf(&url, "%s%s%s", base, p->path[0] == '/' ? "" : "/",
+        if (asprintf(&url, "%s%s%s", base,
+                     p->path[0] == '/' || !p->path[0] ? "" : "/",
                      p->path) < 0) {
             url = NULL;
             goto out;

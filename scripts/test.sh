@@ -15,7 +15,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-(cd "$build" && ctest --output-on-failure -j1)
-if [ "${FUZZ_SECONDS:-10}" != "0" ] && [ -x scripts/fuzz-smoke.sh ]; then
+# Fuzzing first, so that the test runner's summary closes the output.
+if [ "${FUZZ_SECONDS:-10}" != "0" ]; then
   FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz-smoke.sh
 fi
+(cd "$build" && ctest --output-on-failure -j1)

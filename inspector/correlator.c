@@ -9,8 +9,13 @@
 
 #include "doctor_sender.h"
 #include "event_log.h"
+#include "host_fault.h"
+#include "inventory.h"
 #include "metrics.h"
+#include "vlog.h"
 #include "vtime.h"
+
+#define MOD "correlator"
 
 enum correlator_class {
     CORRELATOR_INSTANCE,
@@ -23,6 +28,9 @@ struct correlator {
     struct dedup *dedup;
     struct doctor_sender *sender;
     struct event_log *log;
+    struct host_fault *host_fault;
+    struct inventory *inventory;
+    struct vlog_rate_limit rl;
     struct metrics_counter *m_verdicts[DEDUP_VERDICT_COUNT];
     struct metrics_counter *m_forwarded;
     struct metrics_counter *m_refused;
@@ -108,6 +116,9 @@ correlator_new(const struct correlator_options *o,
     }
     c->sender = sender;
     c->log = log;
+    c->host_fault = o->host_fault;
+    c->inventory = o->inventory;
+    c->rl = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(1, 5);
     if (reg) {
         for (int v = 0; v < DEDUP_VERDICT_COUNT; v++) {
             char labels[48];
@@ -148,7 +159,8 @@ correlator_compare_time(const void *a, const void *b)
 
 static void
 correlator_record(struct correlator *c, const struct doctor_event *ev,
-                  enum correlator_class cls, enum dedup_verdict verdict)
+                  enum correlator_class cls, enum dedup_verdict verdict,
+                  const char *outcome)
 {
     json_t *entry = doctor_event_to_json(ev);
 
@@ -159,7 +171,58 @@ correlator_record(struct correlator *c, const struct doctor_event *ev,
                         json_string(correlator_handlers[cls].name));
     json_object_set_new(entry, "verdict",
                         json_string(dedup_verdict_name(verdict)));
+    if (outcome) {
+        json_object_set_new(entry, "outcome", json_string(outcome));
+    }
     event_log_append(c->log, entry);
+}
+
+/* What a monitor's event says about where VMs run. */
+static void
+correlator_feed_inventory(struct correlator *c, const struct doctor_event *ev,
+                          enum correlator_class cls)
+{
+    const char *domains;
+
+    if (!c->inventory || !ev->hostname[0]) {
+        return;
+    }
+    if (cls == CORRELATOR_INSTANCE && ev->instance_uuid[0]) {
+        inventory_set(c->inventory, ev->instance_uuid, ev->hostname);
+    }
+    domains = json_string_value(json_object_get(ev->details, "domains"));
+    if (domains && inventory_merge_domains(c->inventory, ev->hostname,
+                                           domains, NULL) == -EINVAL) {
+        vlog_write_rl(&c->rl, VLOG_LEVEL_WARN, MOD, "event %s from %s: "
+                      "\"domains\" is not a list of UUIDs; ignored", ev->id,
+                      ev->hostname);
+    }
+}
+
+/* Hands the 'n' events of 'out' to the notifier, stamped T06. */
+static int
+correlator_flush(struct correlator *c, struct doctor_event *out, size_t *n,
+                 struct correlator_summary *summary)
+{
+    int64_t now = vtime_mono_ns();
+    int ret;
+
+    if (!*n) {
+        return 0;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        out[i].stamps[DOCTOR_T06] = now;
+    }
+    ret = doctor_sender_send(c->sender, out, *n);
+    if (ret == 0) {
+        summary->forwarded += *n;
+        metrics_counter_add(c->m_forwarded, *n);
+    } else {
+        summary->refused += *n;
+        metrics_counter_add(c->m_refused, *n);
+    }
+    *n = 0;
+    return ret;
 }
 
 int
@@ -181,32 +244,51 @@ correlator_handle(struct correlator *c, struct doctor_event *events,
         struct doctor_event *ev = &events[i];
         enum correlator_class cls = correlator_classify(ev);
         const char *state = doctor_event_is_fault(ev) ? "down" : "up";
+        const char *outcome = NULL;
         enum dedup_verdict verdict;
         char key[DOCTOR_TYPE_SIZE + DOCTOR_HOSTNAME_SIZE + 2 * 1024];
+        bool fresh;
 
+        correlator_feed_inventory(c, ev, cls);
         correlator_handlers[cls].key(ev, key, sizeof key);
         verdict = dedup_check(c->dedup, key, state, ev->time_ns,
                               vtime_mono_ns());
         summary->verdicts[verdict]++;
         metrics_counter_add(c->m_verdicts[verdict], 1);
-        if (verdict == DEDUP_NEW || verdict == DEDUP_UNTRACKED) {
+        fresh = verdict == DEDUP_NEW || verdict == DEDUP_UNTRACKED;
+        if (c->host_fault && host_fault_handles(ev)
+            && verdict != DEDUP_STALE) {
+            enum host_fault_outcome hfo;
+            int r;
+
+            /* Events before it in this request go first. */
+            r = correlator_flush(c, out, &n, summary);
+            if (r && !ret) {
+                ret = r;
+            }
+            r = host_fault_handle(c->host_fault, ev, &hfo);
+            summary->host_events++;
+            outcome = r ? "refused" : host_fault_outcome_name(hfo);
+            if (r == -ENOBUFS || r == -ENOMEM) {
+                summary->refused++;
+                if (!ret) {
+                    ret = r;
+                }
+            }
+        } else if (fresh && c->host_fault
+                   && host_fault_absorbs(c->host_fault, ev)) {
+            summary->absorbed++;
+            outcome = "absorbed";
+        } else if (fresh) {
             out[n++] = *ev;   /* shallow: 'events' keeps ownership */
         }
-        correlator_record(c, ev, cls, verdict);
+        correlator_record(c, ev, cls, verdict, outcome);
     }
-    if (n) {
-        int64_t now = vtime_mono_ns();
+    {
+        int r = correlator_flush(c, out, &n, summary);
 
-        for (size_t i = 0; i < n; i++) {
-            out[i].stamps[DOCTOR_T06] = now;
-        }
-        ret = doctor_sender_send(c->sender, out, n);
-        if (ret == 0) {
-            summary->forwarded = n;
-            metrics_counter_add(c->m_forwarded, n);
-        } else {
-            summary->refused = n;
-            metrics_counter_add(c->m_refused, n);
+        if (r && !ret) {
+            ret = r;
         }
     }
     free(out);

@@ -6,8 +6,12 @@
  * (event_log.h) and, when new, stamped T06 and handed to the notifier in
  * one doctor_sender_send() call: they go out at once, or with the next
  * request if one is in flight, in order. Each class has its own handler in
- * a table so that host faults (fencing, Nova force-down, per-VM alarms)
- * slot in beside the instance handler.
+ * a table. compute.host.down/up go to the host fault handler
+ * (host_fault.h: fencing, per-VM alarms, Nova), which keeps its own state
+ * and is therefore given repeated reports too (only stale ones are
+ * dropped); every other event of a host that is down is absorbed there.
+ * Instance events and monitors' domain lists ("domains") also keep the
+ * host -> VM inventory current (inventory.h).
  *
  * Not thread-safe: runs on the inspector's event loop. */
 #ifndef VIGIL_INSPECTOR_CORRELATOR_H
@@ -22,14 +26,21 @@
 struct correlator;
 struct doctor_sender;
 struct event_log;
+struct host_fault;
+struct inventory;
 struct metrics_registry;
 
 struct correlator_options {
     int64_t dedup_window_ns;
     size_t max_tracked;            /* subjects remembered by dedup */
+    struct host_fault *host_fault; /* NULL: host events are forwarded as
+                                    * they are */
+    struct inventory *inventory;   /* NULL: events do not feed it */
 };
 
-/* 'sender' and 'log' stay owned by the caller. NULL on failure. */
+/* 'sender', 'log' and the host fault handler and inventory of 'options'
+ * stay owned by the caller and must outlive the correlator. NULL on
+ * failure. */
 struct correlator *correlator_new(const struct correlator_options *options,
                                   struct doctor_sender *sender,
                                   struct event_log *log,
@@ -41,6 +52,8 @@ struct correlator_summary {
     size_t verdicts[DEDUP_VERDICT_COUNT];
     size_t forwarded;              /* handed to the notifier */
     size_t refused;                /* the notifier's outbox was full */
+    size_t host_events;            /* taken by the host fault handler */
+    size_t absorbed;               /* events of a host that is down */
 };
 
 /* Handles 'events' (T02 already stamped); sorts them in place by time.

@@ -62,11 +62,13 @@ inspector_api_put_events(struct evhttp_request *req,
                           strerror(-ret));
         return;
     }
-    httpd_reply_json(req, 200, json_pack("{s:I, s:I, s:I, s:I}",
+    httpd_reply_json(req, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
         "accepted", (json_int_t) length,
         "forwarded", (json_int_t) sum.forwarded,
         "duplicates", (json_int_t) sum.verdicts[DEDUP_DUPLICATE],
-        "stale", (json_int_t) sum.verdicts[DEDUP_STALE]));
+        "stale", (json_int_t) sum.verdicts[DEDUP_STALE],
+        "host_events", (json_int_t) sum.host_events,
+        "absorbed", (json_int_t) sum.absorbed));
 }
 
 static void

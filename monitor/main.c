@@ -1,16 +1,21 @@
-/* vigil-monitor: detects VM faults on one compute host and reports them to
- * the inspector as Doctor events.
+/* vigil-monitor: detects VM and host faults on one compute host and
+ * reports them to the inspector as Doctor events.
  *
- * Threads: the libvirt thread (vmwatch) detects faults and hands each one,
- * through handoff, to the main thread's libevent loop, which turns it into
- * a Doctor event and sends it to the inspector with a doctor_sender (one
- * ordered pipe, coalescing, retries, bounded queue); the loop also serves
- * /metrics (httpd) and handles SIGTERM/SIGINT. The sender does not log:
- * the callbacks here log the inspector's reachability and every drop.
+ * Threads: the libvirt thread (vmwatch) detects VM faults and hands each
+ * one, through handoff, to the main thread's libevent loop, which turns it
+ * into a Doctor event and sends it to the inspector with a doctor_sender
+ * (one ordered pipe, coalescing, retries, bounded queue). The host-level
+ * detectors run on the loop itself and hand it Doctor events directly:
+ * heartbeat (peers' liveness: UDP heartbeats, k-of-n), linkwatch (NIC
+ * links, rtnetlink) and procwatch (vital processes, pidfds and the proc
+ * connector). The loop also serves /metrics (httpd) and handles
+ * SIGTERM/SIGINT. The sender does not log: the callbacks here log the
+ * inspector's reachability and every drop.
  *
  * main() reads: parse the command line and configuration -> metrics ->
- * sender (HTTP client) -> HTTP server -> hand-off -> libvirt thread ->
- * signals -> loop -> tear down in reverse. */
+ * sender (HTTP client) -> HTTP server -> hand-off and libvirt watcher ->
+ * heartbeat -> link watcher -> process watcher -> signals -> libvirt
+ * thread -> loop -> tear down in reverse. */
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -23,8 +28,12 @@
 #include "doctor_event.h"
 #include "doctor_sender.h"
 #include "handoff.h"
+#include "heartbeat.h"
+#include "heartbeat_wire.h"
 #include "httpd.h"
+#include "linkwatch.h"
 #include "metrics.h"
+#include "procwatch.h"
 #include "vlog.h"
 #include "vmevent.h"
 #include "vmwatch.h"
@@ -34,8 +43,14 @@
 #define MONITOR_REPORT_MODULE "reporter"
 #define MONITOR_STILL_DOWN_LOG_NS (30 * 1000000000LL)
 
+/* Longest comma-separated list option, in bytes. */
+#define MONITOR_LIST_MAX_LENGTH 65536
+
 static const struct config_option monitor_options[] = {
     DAEMON_COMMON_OPTIONS,
+    { "libvirt", "enabled", CONFIG_BOOL, "true", 0, 0,
+      "Watch the host's VMs through libvirt; false for a monitor that only "
+      "watches hosts (heartbeats, NICs, processes)." },
     { "libvirt", "uri", CONFIG_STRING, "qemu:///system", 0, 0,
       "libvirt connection URI." },
     { "libvirt", "read_only", CONFIG_BOOL, "true", 0, 0,
@@ -83,24 +98,79 @@ static const struct config_option monitor_options[] = {
       "before giving up on them (they are then counted as dropped)." },
     { "api", "listen", CONFIG_STRING, "127.0.0.1:12347", 0, 0,
       "Address and port of the HTTP API (GET /metrics)." },
+    { "heartbeat", "send_to", CONFIG_STRING, NULL, 0, 0,
+      "Comma-separated host:port ([v6addr]:port) of the observers this "
+      "host sends its heartbeats to; unset: it sends none." },
+    { "heartbeat", "listen", CONFIG_STRING, NULL, 0, 0,
+      "host:port to receive the peers' heartbeats on; unset: this monitor "
+      "observes no peer." },
+    { "heartbeat", "peers", CONFIG_STRING, NULL, 0, 0,
+      "Comma-separated host names ([monitor] hostname of each peer) this "
+      "monitor observes; heartbeats of anyone else are refused. Needs "
+      "listen." },
+    { "heartbeat", "key", CONFIG_STRING, NULL, 0, 0,
+      "Shared HMAC-SHA256 key of the heartbeats, at least 16 bytes (better "
+      "32 random ones); or key_file." },
+    { "heartbeat", "key_file", CONFIG_STRING, NULL, 0, 0,
+      "File holding the shared key (one trailing newline is ignored)." },
+    { "heartbeat", "interval_ms", CONFIG_INT, "5", 1, 60000,
+      "Time between two heartbeats sent." },
+    { "heartbeat", "k", CONFIG_INT, "7", 1, HEARTBEAT_DETECT_MAX_WINDOW,
+      "A peer is down when k of its last n expected heartbeats are "
+      "missing." },
+    { "heartbeat", "n", CONFIG_INT, "7", 1, HEARTBEAT_DETECT_MAX_WINDOW,
+      "The window of k; n = k means k in a row." },
+    { "heartbeat", "grace_ms", CONFIG_INT, "2", 0, 60000,
+      "How late an expected heartbeat may be before it counts as "
+      "missing." },
+    { "heartbeat", "up_run", CONFIG_INT, "20", 1, HEARTBEAT_DETECT_MAX_WINDOW,
+      "Heartbeats in a row after which a peer is up (again)." },
+    { "heartbeat", "dscp", CONFIG_INT, "48", -1, 63,
+      "DSCP of heartbeat packets (48 = CS6, network control); -1 leaves "
+      "the system default." },
+    { "heartbeat", "announce_leave", CONFIG_BOOL, "true", 0, 0,
+      "On a clean stop, tell the observers, so that they do not report this "
+      "host down." },
+    { "linkwatch", "interfaces", CONFIG_STRING, NULL, 0, 0,
+      "Comma-separated network interfaces whose link state is watched "
+      "(compute.host.nic.down/up); unset: none." },
+    { "procwatch", "processes", CONFIG_STRING, NULL, 0, 0,
+      "Comma-separated processes whose death is reported "
+      "(compute.host.process.down/up): a name (comm or argv[0], e.g. "
+      "nova-compute, libvirtd) or name:/absolute/pidfile; unset: none." },
     { NULL, NULL, CONFIG_TYPE_COUNT, NULL, 0, 0, NULL },
 };
 
 static const struct daemon_desc monitor_desc = {
     .name = "vigil-monitor",
-    .summary = "Detects VM faults through libvirt and reports them to the "
-               "Vigil (OPNFV Doctor) inspector.",
+    .summary = "Detects VM faults (libvirt) and host faults (heartbeats, "
+               "NIC links, processes) and reports them to the Vigil (OPNFV "
+               "Doctor) inspector.",
     .options = monitor_options,
+};
+
+/* A comma-separated option, split: 'items' point into 'buf'. */
+struct monitor_list {
+    char *buf;
+    const char **items;
+    size_t length;
 };
 
 struct monitor {
     struct config *cfg;
     char hostname[DOCTOR_HOSTNAME_SIZE];
+    bool libvirt_enabled;
     struct vmwatch_options watch_options;
     struct doctor_sender_options sender_options;
     char listen_host[256];
     unsigned short listen_port;
     int64_t drain_ms;
+    bool heartbeat_enabled;
+    struct heartbeat_wire_key heartbeat_key;
+    struct heartbeat_options heartbeat_options;
+    struct monitor_list send_to, peers, interfaces;
+    struct procwatch_spec processes[PROCWATCH_MAX_PROCESSES];
+    size_t processes_length;
 
     struct metrics_registry *metrics;
     struct event_base *base;
@@ -108,6 +178,9 @@ struct monitor {
     struct httpd *httpd;
     struct handoff *handoff;
     struct vmwatch *watch;
+    struct heartbeat *heartbeat;
+    struct linkwatch *linkwatch;
+    struct procwatch *procwatch;
     struct daemon_signals *signals;
     struct event *drain_timer;
     bool stopping;
@@ -126,6 +199,186 @@ monitor_int(const struct config *cfg, const char *section, const char *key)
 
     config_get_int(cfg, monitor_options, section, key, &value);
     return value;
+}
+
+static void
+monitor_list_clear(struct monitor_list *list)
+{
+    free(list->buf);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+/* Splits option [section] key (unset: an empty list) at commas into
+ * trimmed items; at most 'max' of them, none empty. */
+static int
+monitor_split(const struct config *cfg, const char *section, const char *key,
+              size_t max, struct monitor_list *list)
+{
+    const char *text = config_get_string(cfg, monitor_options, section, key);
+    char *p, *save = NULL, *item;
+    size_t capacity;
+
+    memset(list, 0, sizeof *list);
+    if (!text || !text[strspn(text, " \t")]) {
+        return 0;                       /* unset or blank: an empty list */
+    }
+    if (strlen(text) > MONITOR_LIST_MAX_LENGTH) {
+        fprintf(stderr, "vigil-monitor: [%s] %s: longer than %d bytes\n",
+                section, key, MONITOR_LIST_MAX_LENGTH);
+        return -EINVAL;
+    }
+    list->buf = strdup(text);
+    capacity = 1;
+    for (p = list->buf; p && *p; p++) {
+        capacity += *p == ',';
+    }
+    list->items = calloc(capacity, sizeof *list->items);
+    if (!list->buf || !list->items) {
+        monitor_list_clear(list);
+        fprintf(stderr, "vigil-monitor: out of memory\n");
+        return -ENOMEM;
+    }
+    /* strtok_r would skip empty items: walk the commas instead. */
+    for (p = list->buf; p; p = save) {
+        char *end;
+
+        save = strchr(p, ',');
+        if (save) {
+            *save++ = '\0';
+        }
+        item = p;
+        while (*item == ' ' || *item == '\t') {
+            item++;
+        }
+        end = item + strlen(item);
+        while (end > item && (end[-1] == ' ' || end[-1] == '\t')) {
+            *--end = '\0';
+        }
+        if (!*item) {
+            fprintf(stderr, "vigil-monitor: [%s] %s: empty item in '%s'\n",
+                    section, key, text);
+            monitor_list_clear(list);
+            return -EINVAL;
+        }
+        if (list->length == max) {
+            fprintf(stderr, "vigil-monitor: [%s] %s: more than %zu items\n",
+                    section, key, max);
+            monitor_list_clear(list);
+            return -EINVAL;
+        }
+        list->items[list->length++] = item;
+    }
+    return 0;
+}
+
+/* [heartbeat], [linkwatch], [procwatch]. */
+static int
+monitor_read_host_config(struct monitor *m)
+{
+    const struct config *cfg = m->cfg;
+    struct heartbeat_options *h = &m->heartbeat_options;
+    const char *key = config_get_string(cfg, monitor_options, "heartbeat",
+                                        "key");
+    const char *key_file = config_get_string(cfg, monitor_options,
+                                             "heartbeat", "key_file");
+    const char *processes = config_get_string(cfg, monitor_options,
+                                              "procwatch", "processes");
+    bool announce_leave = true;
+    char err[256];
+    int ret;
+
+    if ((ret = monitor_split(cfg, "heartbeat", "send_to",
+                             HEARTBEAT_MAX_DESTINATIONS, &m->send_to)) ||
+        (ret = monitor_split(cfg, "heartbeat", "peers", HEARTBEAT_MAX_PEERS,
+                             &m->peers)) ||
+        (ret = monitor_split(cfg, "linkwatch", "interfaces",
+                             LINKWATCH_MAX_INTERFACES, &m->interfaces))) {
+        return ret;
+    }
+    h->listen = config_get_string(cfg, monitor_options, "heartbeat",
+                                  "listen");
+    m->heartbeat_enabled = m->send_to.length || h->listen;
+    if (m->peers.length && !h->listen) {
+        fprintf(stderr, "vigil-monitor: [heartbeat] peers: set listen too "
+                "(where their heartbeats arrive)\n");
+        return -EINVAL;
+    }
+    if (h->listen && !m->peers.length) {
+        fprintf(stderr, "vigil-monitor: [heartbeat] listen: set peers too "
+                "(whom to observe)\n");
+        return -EINVAL;
+    }
+    if (m->heartbeat_enabled) {
+        if (!heartbeat_wire_hostname_valid(m->hostname)) {
+            fprintf(stderr, "vigil-monitor: [monitor] hostname '%s': "
+                    "heartbeats need letters, digits, '.', '-' and '_' "
+                    "only\n", m->hostname);
+            return -EINVAL;
+        }
+        if (!key == !key_file) {
+            fprintf(stderr, "vigil-monitor: [heartbeat]: set one of key and "
+                    "key_file\n");
+            return -EINVAL;
+        }
+        ret = key ? heartbeat_wire_key_set(&m->heartbeat_key, key,
+                                           strlen(key))
+                  : heartbeat_wire_key_load(&m->heartbeat_key, key_file);
+        if (ret) {
+            fprintf(stderr, "vigil-monitor: [heartbeat] %s: %s\n",
+                    key ? "key" : key_file,
+                    ret == -EINVAL ? "the key must be at least 16 bytes"
+                    : ret == -EFBIG ? "the key must be at most 1024 bytes"
+                    : strerror(-ret));
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < m->peers.length; i++) {
+            if (!heartbeat_wire_hostname_valid(m->peers.items[i]) ||
+                !strcmp(m->peers.items[i], m->hostname)) {
+                fprintf(stderr, "vigil-monitor: [heartbeat] peers: '%s' is "
+                        "not a valid peer host name\n", m->peers.items[i]);
+                return -EINVAL;
+            }
+        }
+    }
+    config_get_bool(cfg, monitor_options, "heartbeat", "announce_leave",
+                    &announce_leave);
+    h->hostname = m->hostname;
+    h->key = &m->heartbeat_key;
+    h->interval_us = (uint32_t) monitor_int(cfg, "heartbeat",
+                                            "interval_ms") * 1000;
+    h->dscp = (int) monitor_int(cfg, "heartbeat", "dscp");
+    h->announce_leave = announce_leave;
+    h->destinations = m->send_to.items;
+    h->destinations_length = m->send_to.length;
+    h->peers = m->peers.items;
+    h->peers_length = m->peers.length;
+    h->detect.k = (unsigned int) monitor_int(cfg, "heartbeat", "k");
+    h->detect.n = (unsigned int) monitor_int(cfg, "heartbeat", "n");
+    h->detect.grace_ns = monitor_int(cfg, "heartbeat", "grace_ms") *
+                         1000000;
+    h->detect.up_run = (unsigned int) monitor_int(cfg, "heartbeat",
+                                                  "up_run");
+    if (h->detect.k > h->detect.n) {
+        fprintf(stderr, "vigil-monitor: [heartbeat] k (%u) is above n "
+                "(%u)\n", h->detect.k, h->detect.n);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < m->interfaces.length; i++) {
+        if (!linkwatch_name_valid(m->interfaces.items[i])) {
+            fprintf(stderr, "vigil-monitor: [linkwatch] interfaces: '%s' is "
+                    "not an interface name\n", m->interfaces.items[i]);
+            return -EINVAL;
+        }
+    }
+    if (processes && procwatch_parse(processes, m->processes,
+                                     PROCWATCH_MAX_PROCESSES,
+                                     &m->processes_length, err,
+                                     sizeof err)) {
+        fprintf(stderr, "vigil-monitor: [procwatch] processes: %s\n", err);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 static int
@@ -155,6 +408,8 @@ monitor_read_config(struct monitor *m)
                 "[monitor] hostname\n", strerror(errno));
         return -errno;
     }
+    config_get_bool(cfg, monitor_options, "libvirt", "enabled",
+                    &m->libvirt_enabled);
     config_get_bool(cfg, monitor_options, "libvirt", "read_only", &read_only);
     w->uri = config_get_string(cfg, monitor_options, "libvirt", "uri");
     w->read_only = read_only;
@@ -209,7 +464,7 @@ monitor_read_config(struct monitor *m)
                 "got '%s'\n", listen);
         return -EINVAL;
     }
-    return 0;
+    return monitor_read_host_config(m);
 }
 
 /* Libvirt thread: passes a detected event to the loop. */
@@ -248,6 +503,24 @@ monitor_on_event(void *item, void *arg)
         doctor_event_clear(&de);
     }
     free(ev);
+}
+
+/* Loop: a host-level detector (heartbeat, linkwatch, procwatch) found a
+ * fault or a recovery. */
+static void
+monitor_on_host_event(const struct doctor_event *ev, void *arg)
+{
+    struct monitor *m = arg;
+
+    /* A refusal is counted and logged by monitor_on_drop(). */
+    doctor_sender_send(m->sender, ev, 1);
+}
+
+/* What a dropped event is about, for the log. */
+static const char *
+monitor_subject(const struct doctor_event *ev)
+{
+    return ev->instance_uuid[0] ? ev->instance_uuid : ev->hostname;
 }
 
 /* Loop: the inspector was lost, is still lost, or answers again. */
@@ -291,14 +564,16 @@ monitor_on_drop(struct doctor_sender *sender,
     switch (drop->reason) {
     case DOCTOR_SENDER_DROP_FULL:
         vlog_write_rl(&m->report_rl, VLOG_LEVEL_WARN, MONITOR_REPORT_MODULE,
-                      "queue full (%zu events for %s): %s of instance %s "
-                      "dropped", doctor_sender_queued(sender), url,
-                      drop->events[0].type, drop->events[0].instance_uuid);
+                      "queue full (%zu events for %s): %s of %s dropped",
+                      doctor_sender_queued(sender), url,
+                      drop->events[0].type,
+                      monitor_subject(&drop->events[0]));
         break;
     case DOCTOR_SENDER_DROP_NOMEM:
         vlog_write_rl(&m->report_rl, VLOG_LEVEL_ERR, MONITOR_REPORT_MODULE,
-                      "out of memory: %s of instance %s dropped",
-                      drop->events[0].type, drop->events[0].instance_uuid);
+                      "out of memory: %s of %s dropped",
+                      drop->events[0].type,
+                      monitor_subject(&drop->events[0]));
         break;
     case DOCTOR_SENDER_DROP_REJECTED:
         vlog_write_rl(&m->report_rl, VLOG_LEVEL_ERR, MONITOR_REPORT_MODULE,
@@ -326,7 +601,26 @@ monitor_free_event(void *item)
 static size_t
 monitor_undelivered(const struct monitor *m)
 {
-    return handoff_length(m->handoff) + doctor_sender_queued(m->sender);
+    return (m->handoff ? handoff_length(m->handoff) : 0) +
+           doctor_sender_queued(m->sender);
+}
+
+/* Stops every detector: nothing new is detected after this. The heartbeat
+ * says goodbye to its observers (when configured), so that a clean stop is
+ * not taken for a host fault. */
+static void
+monitor_stop_detectors(struct monitor *m)
+{
+    /* Joins the libvirt thread: nothing is pushed into the hand-off after
+     * this. */
+    vmwatch_free(m->watch);
+    m->watch = NULL;
+    procwatch_free(m->procwatch);
+    m->procwatch = NULL;
+    linkwatch_free(m->linkwatch);
+    m->linkwatch = NULL;
+    heartbeat_free(m->heartbeat);
+    m->heartbeat = NULL;
 }
 
 /* Shutting down: stops the loop once every detected event is delivered or
@@ -360,9 +654,7 @@ monitor_stop(void *arg, int signo)
         return;
     }
     m->stopping = true;
-    /* No new detections from here on: the libvirt thread is joined. */
-    vmwatch_free(m->watch);
-    m->watch = NULL;
+    monitor_stop_detectors(m);
     undelivered = monitor_undelivered(m);
     if (undelivered == 0 || m->drain_ms == 0) {
         VLOG_INFO(MONITOR_MODULE, "%s received: shutting down", name);
@@ -374,6 +666,54 @@ monitor_stop(void *arg, int signo)
               (long long) m->drain_ms);
     m->drain_deadline_ns = vtime_mono_ns() + m->drain_ms * 1000000;
     monitor_on_drain(-1, 0, m);
+}
+
+/* The detectors on the loop: heartbeat, links, processes (as configured). */
+static int
+monitor_start_host_detectors(struct monitor *m)
+{
+    struct linkwatch_options links = {
+        .hostname = m->hostname, .interfaces = m->interfaces.items,
+        .interfaces_length = m->interfaces.length, .metrics = m->metrics,
+    };
+    struct procwatch_options processes = {
+        .hostname = m->hostname, .specs = m->processes,
+        .specs_length = m->processes_length, .metrics = m->metrics,
+    };
+    int ret;
+
+    if (m->heartbeat_enabled) {
+        m->heartbeat_options.metrics = m->metrics;
+        m->heartbeat = heartbeat_new(m->base, &m->heartbeat_options,
+                                     monitor_on_host_event, m, &ret);
+        if (!m->heartbeat) {
+            VLOG_ERR(MONITOR_MODULE, "cannot set up the heartbeats (listen "
+                     "%s, %zu destinations): %s",
+                     m->heartbeat_options.listen
+                     ? m->heartbeat_options.listen : "none",
+                     m->send_to.length, strerror(-ret));
+            return ret;
+        }
+    }
+    if (m->interfaces.length) {
+        m->linkwatch = linkwatch_new(m->base, &links, monitor_on_host_event,
+                                     m, &ret);
+        if (!m->linkwatch) {
+            VLOG_ERR(MONITOR_MODULE, "cannot watch the network interfaces: "
+                     "%s", strerror(-ret));
+            return ret;
+        }
+    }
+    if (m->processes_length) {
+        m->procwatch = procwatch_new(m->base, &processes,
+                                     monitor_on_host_event, m, &ret);
+        if (!m->procwatch) {
+            VLOG_ERR(MONITOR_MODULE, "cannot watch the processes: %s",
+                     strerror(-ret));
+            return ret;
+        }
+    }
+    return 0;
 }
 
 static int
@@ -411,18 +751,25 @@ monitor_start(struct monitor *m)
                  m->listen_host, m->listen_port, strerror(-ret));
         return ret;
     }
-    m->handoff = handoff_new(m->base, m->sender_options.queue_size,
-                             monitor_on_event, monitor_free_event, m, &ret);
-    if (!m->handoff) {
-        VLOG_ERR(MONITOR_MODULE, "cannot set up the event hand-off: %s",
-                 strerror(-ret));
-        return ret;
+    if (m->libvirt_enabled) {
+        m->handoff = handoff_new(m->base, m->sender_options.queue_size,
+                                 monitor_on_event, monitor_free_event, m,
+                                 &ret);
+        if (!m->handoff) {
+            VLOG_ERR(MONITOR_MODULE, "cannot set up the event hand-off: %s",
+                     strerror(-ret));
+            return ret;
+        }
+        m->watch_options.metrics = m->metrics;
+        m->watch = vmwatch_new(&m->watch_options, monitor_emit, m, &ret);
+        if (!m->watch) {
+            VLOG_ERR(MONITOR_MODULE, "cannot set up the libvirt watcher: %s",
+                     strerror(-ret));
+            return ret;
+        }
     }
-    m->watch_options.metrics = m->metrics;
-    m->watch = vmwatch_new(&m->watch_options, monitor_emit, m, &ret);
-    if (!m->watch) {
-        VLOG_ERR(MONITOR_MODULE, "cannot set up the libvirt watcher: %s",
-                 strerror(-ret));
+    ret = monitor_start_host_detectors(m);
+    if (ret) {
         return ret;
     }
     m->drain_timer = evtimer_new(m->base, monitor_on_drain, m);
@@ -431,15 +778,23 @@ monitor_start(struct monitor *m)
         VLOG_ERR(MONITOR_MODULE, "cannot install signal handlers");
         return -ENOMEM;
     }
-    ret = vmwatch_start(m->watch);
-    if (ret) {
-        VLOG_ERR(MONITOR_MODULE, "cannot start the libvirt thread: %s",
-                 strerror(-ret));
-        return ret;
+    if (m->watch) {
+        ret = vmwatch_start(m->watch);
+        if (ret) {
+            VLOG_ERR(MONITOR_MODULE, "cannot start the libvirt thread: %s",
+                     strerror(-ret));
+            return ret;
+        }
     }
     VLOG_INFO(MONITOR_MODULE, "vigil-monitor %s on host %s: libvirt %s, "
-              "inspector %s %s, metrics on http://%s:%u/metrics",
-              VIGIL_VERSION, m->hostname, m->watch_options.uri,
+              "%zu heartbeat destinations, %zu peers observed%s%s, %zu "
+              "interfaces, %zu processes watched; inspector %s %s, metrics "
+              "on http://%s:%u/metrics", VIGIL_VERSION, m->hostname,
+              m->libvirt_enabled ? m->watch_options.uri : "off",
+              m->send_to.length, m->peers.length,
+              m->heartbeat_options.listen ? " on " : "",
+              m->heartbeat_options.listen ? m->heartbeat_options.listen : "",
+              m->interfaces.length, m->processes_length,
               m->sender_options.method, m->sender_options.url,
               m->listen_host, httpd_port(m->httpd));
     return 0;
@@ -454,9 +809,7 @@ monitor_teardown(struct monitor *m)
     if (m->drain_timer) {
         event_free(m->drain_timer);
     }
-    /* Joins the libvirt thread: nothing is pushed into the hand-off after
-     * this. */
-    vmwatch_free(m->watch);
+    monitor_stop_detectors(m);
     left = m->handoff ? handoff_length(m->handoff) : 0;
     if (left) {
         doctor_sender_count_dropped(m->sender, left);
@@ -471,6 +824,10 @@ monitor_teardown(struct monitor *m)
         event_base_free(m->base);
     }
     metrics_registry_free(m->metrics);
+    monitor_list_clear(&m->send_to);
+    monitor_list_clear(&m->peers);
+    monitor_list_clear(&m->interfaces);
+    memset(&m->heartbeat_key, 0, sizeof m->heartbeat_key);
     config_free(m->cfg);
 }
 

@@ -692,6 +692,9 @@ timeline_normalize(struct timeline_entry *entries, size_t length)
 {
     size_t out = 0;
 
+    if (length == 0) {
+        return 0;
+    }
     qsort(entries, length, sizeof *entries, timeline_entry_cmp);
     for (size_t i = 0; i < length;) {
         int64_t time = entries[i].time, delta = 0;

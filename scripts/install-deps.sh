@@ -9,7 +9,7 @@ packages=(
   libcmocka-dev librdkafka-dev kafkacat
   libvirt-dev libvirt-daemon libvirt-clients
   libdpdk-dev python3-scapy tshark nftables
-  python3 curl procps iproute2
+  python3 curl procps iproute2 libssl-dev
 )
 
 missing=()

@@ -37,11 +37,11 @@
  *     input.
  *   - A single IE that repeats: the first occurrence is used, later ones
  *     are ignored (TS 29.244 7.6, as GTPv2).
- *   - A mandatory IE missing → cause "Mandatory IE missing" with the type
+ *   - A mandatory IE missing: cause "Mandatory IE missing" with the type
  *     of the missing IE, the innermost one (e.g. PDR ID missing from a
  *     Create PDR gives Offending IE = PDR ID).
  *   - More rules or array entries than the PFCP_MAX_* below, or a string
- *     longer than its PFCP_*_SIZE → cause "No resources available".
+ *     longer than its PFCP_*_SIZE: cause "No resources available".
  *
  * Thread-safety: every function is reentrant; there is no global state. */
 #ifndef VIGIL_PFCP_H
@@ -72,7 +72,9 @@
 #define PFCP_MAX_UP_IP_RESOURCES 4
 #define PFCP_NAME_SIZE 128      /* Network Instance, Node ID FQDN octets */
 #define PFCP_FLOW_DESCRIPTION_SIZE 160
-#define PFCP_MAX_DEPTH 3        /* message > grouped IE > grouped IE */
+#define PFCP_MAX_DEPTH 3        /* message > grouped IE > grouped IE: a
+                                 * property of the schema (e.g. Create PDR
+                                 * > PDI), not a runtime check */
 #define PFCP_ERROR_TEXT_SIZE 96
 
 /* Message types (TS 29.244 table 7.3-1). */
@@ -492,8 +494,9 @@ struct pfcp_outer_header_creation {
     struct in_addr ipv4;      /* ...IPv4 */
     struct in6_addr ipv6;     /* ...IPv6 */
     uint16_t port;            /* UDP/IPv4 or UDP/IPv6 */
-    uint32_t ctag;            /* 24 bits, CTAG */
-    uint32_t stag;            /* 24 bits, STAG */
+    uint32_t ctag;            /* CTAG: the 3 octets of the C-TAG field
+                               * (flags, then PCP/DEI/VID), low 24 bits */
+    uint32_t stag;            /* STAG: same for the S-TAG */
 };
 
 struct pfcp_outer_header_removal {
@@ -913,17 +916,24 @@ int pfcp_decode_header(const uint8_t *buf, size_t size,
 /* Decodes the one PFCP message that fills 'buf' ('size' bytes) into
  * '*msg'. 'err' may be NULL; when not NULL it is written on failure
  * (and zeroed on success).
- * Returns 0 on success. On failure '*msg' is zeroed and:
- *   -EBADMSG         malformed: header (has_header false, discard), or
- *                    length/IE errors (cause 68 invalid length, 69
- *                    mandatory IE incorrect, 66 mandatory IE missing;
- *                    offending_ie set);
- *   -EPROTONOSUPPORT version != 1 (answer Version Not Supported);
+ * Returns 0 on success. On failure '*msg' is zeroed (never left half
+ * decoded) and:
+ *   -EBADMSG         malformed. With has_header false, discard: the
+ *                    header is truncated or inconsistent (cause 68), or
+ *                    the S flag does not fit a known message type (cause
+ *                    64). With has_header true, answer a request with
+ *                    err->cause: 68 invalid length (message length against
+ *                    the datagram, offending_ie 0; or an IE overrunning
+ *                    its message or grouped IE, offending_ie = its type),
+ *                    69 mandatory IE incorrect or 66 mandatory IE missing
+ *                    (offending_ie = the IE type).
+ *   -EPROTONOSUPPORT version != 1: answer Version Not Supported (header
+ *                    in err->header; cause 0).
  *   -EOPNOTSUPP      a message type the codec does not decode (TS:
- *                    silently discard);
+ *                    silently discard); has_header true, cause 76.
  *   -E2BIG           more rules/entries or longer strings than the
- *                    PFCP_MAX_* / *_SIZE capacities (cause 75 no resources
- *                    available, offending_ie set).
+ *                    PFCP_MAX_* / *_SIZE capacities: cause 75 no resources
+ *                    available, offending_ie set, has_header true.
  * Never reads outside 'buf'; no allocation. */
 int pfcp_decode(const uint8_t *buf, size_t size, struct pfcp_msg *msg,
                 struct pfcp_decode_error *err);

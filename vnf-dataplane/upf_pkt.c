@@ -509,7 +509,7 @@ upf_pkt_encap_init(struct upf_pkt_encap *encap,
         encap->gtpu_length_base =
             UPF_PKT_GTPU_OPT_SIZE + UPF_PKT_PSC_DL_SIZE;
     }
-    encap->ip_sum = (uint32_t) csum_partial(h, UPF_PKT_IPV4_SIZE, 0);
+    encap->ip_sum = csum_fold(csum_partial(h, UPF_PKT_IPV4_SIZE, 0));
 }
 
 void

@@ -160,7 +160,8 @@ struct upf_pkt_encap {
     uint8_t header[UPF_PKT_ENCAP_MAX_SIZE];
     uint16_t size;              /* bytes of 'header' used */
     uint16_t gtpu_length_base;  /* GTP-U length minus the payload size */
-    uint32_t ip_sum;            /* ones' complement sum of the template */
+    uint16_t ip_sum;            /* folded ones' complement sum of the
+                                 * template's IPv4 header */
 };
 
 /* A short lowercase name of 'result' ("truncated", "bad_ip_checksum"), for

@@ -688,6 +688,78 @@ class Harness:
         out.flush()
 
 
+# ---- vigil-reservation ------------------------------------------------------
+
+def reservation_binary(build_dir):
+    """The vigil-reservation binary of 'build_dir' (raises when not built)."""
+    path = os.path.join(os.path.abspath(build_dir), "reservation",
+                        "vigil-reservation")
+    if not os.access(path, os.X_OK):
+        raise HarnessError("vigil-reservation not built (no %s)" % path)
+    return path
+
+
+def start_reservation(harness, *args, key="reservation", database=None,
+                      notifier_url=""):
+    """Starts vigil-reservation on a free port of 127.0.0.1 with its SQLite
+    file in the harness directory (or 'database'), its events posted to
+    'notifier_url' ("" = logged only), and waits until it answers GET
+    /metrics. Returns the Daemon, also kept as harness.daemons[key]
+    (starting again under the same key, e.g. after a kill -9, replaces the
+    entry). Its log is harness.log(key)."""
+    database = database or os.path.join(harness.dir, key + ".db")
+    daemon = Daemon(key, reservation_binary(harness.build_dir), free_port(),
+                    ["--log-level", harness.log_level,
+                     "--reservation.database=%s" % database,
+                     "--notifier.url=%s" % notifier_url] + list(args),
+                    harness.log(key))
+    daemon.database = database
+    harness.daemons[key] = daemon
+    daemon.start()
+    daemon.wait_ready()
+    return daemon
+
+
+class KeepAliveClient:
+    """One HTTP/1.1 connection kept open (http.client), for tests that
+    hammer a daemon from many threads: JSON in, (status, parsed JSON or
+    None) out. Reconnects once when the server closed an idle
+    connection."""
+
+    def __init__(self, base_url, timeout=30.0):
+        import http.client
+        import urllib.parse
+        u = urllib.parse.urlsplit(base_url)
+        self._factory = lambda: http.client.HTTPConnection(
+            u.hostname, u.port, timeout=timeout)
+        self.conn = self._factory()
+
+    def request(self, method, path, body=None):
+        import http.client
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data else {}
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                r = self.conn.getresponse()
+                raw = r.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError,
+                    ConnectionResetError):
+                self.conn.close()
+                self.conn = self._factory()
+                if attempt == 2:
+                    raise
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return r.status, parsed
+
+    def close(self):
+        self.conn.close()
+
+
 # ---- a minimal test runner --------------------------------------------------
 
 class Suite:

@@ -21,7 +21,7 @@
  *     36+L   16  HMAC-SHA256 over bytes 0..36+L-1 with the shared key,
  *                truncated to its first 128 bits
  *
- * 52 to 307 bytes. heartbeat_wire_decode() checks the structure, the MAC
+ * 53 to 307 bytes. heartbeat_wire_decode() checks the structure, the MAC
  * (in constant time) and then every field; a packet is trusted only when
  * all pass. What the observer makes of a valid packet (known sender, fresh
  * sequence, newer incarnation) is heartbeat_detect's business.

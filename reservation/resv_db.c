@@ -236,10 +236,14 @@ resv_db_open(const char *path, bool durable, struct resv_db **out, char *err,
         goto out;
     }
     sqlite3_busy_timeout(db->sql, 5000);
+    /* A 64 MiB page cache keeps the upper levels of the tables and of
+     * their indexes in memory with a million reservations. */
     if (sqlite3_exec(db->sql, durable ? "PRAGMA journal_mode = WAL;"
                                         "PRAGMA synchronous = FULL;"
+                                        "PRAGMA cache_size = -65536;"
                                       : "PRAGMA journal_mode = WAL;"
-                                        "PRAGMA synchronous = OFF;",
+                                        "PRAGMA synchronous = OFF;"
+                                        "PRAGMA cache_size = -65536;",
                      NULL, NULL, &message) != SQLITE_OK) {
         snprintf(err, err_size, "%s: %s", path,
                  message ? message : "cannot set WAL mode");

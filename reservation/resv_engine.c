@@ -885,7 +885,7 @@ resv_engine_pool_create(struct resv_engine *e,
     p = calloc(1, sizeof *p);
     op = resv_op_new(e, RESV_OP_POOL_CREATE, done, arg);
     ret = -ENOMEM;
-    if (!p || !op || vuuid_generate(p->id)) {
+    if (!p || !op || resv_record_new_id(p->id)) {
         goto fail;
     }
     p->zone = z;
@@ -1143,7 +1143,7 @@ resv_engine_reserve(struct resv_engine *e,
     ret = -ENOMEM;
     r = calloc(1, sizeof *r);
     op = resv_op_new(e, RESV_OP_RESV_CREATE, done, arg);
-    if (!r || !op || vuuid_generate(r->id)) {
+    if (!r || !op || resv_record_new_id(r->id)) {
         goto fail;
     }
     r->zone = z;
@@ -1592,7 +1592,7 @@ resv_engine_allocate(struct resv_engine *e,
     }
     ret = -ENOMEM;
     op = resv_op_new(e, RESV_OP_ALLOC_CREATE, done, arg);
-    if (!a || !op || vuuid_generate(a->id)) {
+    if (!a || !op || resv_record_new_id(a->id)) {
         goto fail;
     }
     a->instance = strdup(req->instance);

@@ -2,9 +2,11 @@
 #include "resv_record.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "resv_time.h"
+#include "vtime.h"
 
 static const char *const resv_status_names[RESV_STATUS_COUNT] = {
     [RESV_STATUS_PENDING] = "pending",
@@ -37,6 +39,27 @@ bool
 resv_status_is_live(enum resv_status status)
 {
     return status == RESV_STATUS_PENDING || status == RESV_STATUS_ACTIVE;
+}
+
+int
+resv_record_new_id(char out[VUUID_STRING_SIZE])
+{
+    uint64_t ms = (uint64_t) (vtime_real_ns() / 1000000);
+    char id[VUUID_STRING_SIZE], stamp[16];
+    int ret = vuuid_generate(id);
+
+    if (ret) {
+        return ret;
+    }
+    /* "tttttttt-tttt-7rrr-vrrr-rrrrrrrrrrrr" from a random version 4 one:
+     * the variant bits are already right. */
+    snprintf(stamp, sizeof stamp, "%012llx",
+             (unsigned long long) (ms & UINT64_C(0xffffffffffff)));
+    memcpy(id, stamp, 8);
+    memcpy(id + 9, stamp + 8, 4);
+    id[14] = '7';
+    memcpy(out, id, VUUID_STRING_SIZE);
+    return 0;
 }
 
 void

@@ -74,6 +74,13 @@ json_t *resv_record_to_json(const struct resv_record *r);
 json_t *resv_pool_record_to_json(const struct resv_pool_record *p);
 json_t *resv_alloc_record_to_json(const struct resv_alloc_record *a);
 
+/* A new id: a UUID version 7 (RFC 9562), i.e. the current Unix time in
+ * milliseconds in its first 48 bits and random bits after, so that ids
+ * created one after the other sort together and the database's id index
+ * grows at its end instead of at random pages. 0, or a negative errno
+ * when the kernel gives no random bytes. Thread-safe. */
+int resv_record_new_id(char out[VUUID_STRING_SIZE]);
+
 /* Copies the string 'src' into the fixed buffer 'dst' of RESV_NAME_SIZE
  * bytes (truncating, always terminated). */
 void resv_record_copy_name(char *dst, const char *src);

@@ -182,6 +182,7 @@ char *
 resv_time_format(int64_t t, char *buf, size_t size)
 {
     int64_t days, secs, year;
+    char text[96];
     int mon, day;
 
     if (t < RESV_TIME_MIN) {
@@ -192,9 +193,12 @@ resv_time_format(int64_t t, char *buf, size_t size)
     days = t / 86400;
     secs = t % 86400;
     resv_time_civil_from_days(days, &year, &mon, &day);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int) year, mon,
-             day, (int) (secs / 3600), (int) (secs / 60 % 60),
-             (int) (secs % 60));
+    /* Formatted in a buffer the compiler can see is large enough for any
+     * int, then copied: the values are in range anyway. */
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+             (int) year, mon, day, (int) (secs / 3600),
+             (int) (secs / 60 % 60), (int) (secs % 60));
+    snprintf(buf, size, "%s", text);
     return buf;
 }
 

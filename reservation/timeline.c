@@ -16,13 +16,16 @@
 #include <string.h>
 
 struct timeline_node {
+    /* What a search reads on its way down comes first, so that passing a
+     * node costs one or two cache lines and never touches its entries. */
     struct timeline_node *left, *right;
+    int64_t first, last;           /* subtree's first and last time */
+    int64_t sum, max, min;         /* over the subtree */
+    int64_t chunk_first, chunk_last;
+    int64_t chunk_sum, chunk_max, chunk_min;
     struct timeline_entry *entries;
     uint32_t length, capacity;
     uint32_t priority;
-    int64_t chunk_sum, chunk_max, chunk_min;
-    int64_t sum, max, min;         /* over the subtree */
-    int64_t first, last;           /* subtree's first and last time */
 };
 
 /* Prefix aggregate of a run of entries: empty until something is added. */
@@ -88,6 +91,8 @@ timeline_chunk_update(struct timeline_node *n)
     n->chunk_sum = sum;
     n->chunk_max = max;
     n->chunk_min = min;
+    n->chunk_first = n->entries[0].time;
+    n->chunk_last = n->entries[n->length - 1].time;
 }
 
 /* Recomputes the subtree aggregates of 'n' from its children. */
@@ -107,8 +112,8 @@ timeline_update(struct timeline_node *n)
     n->sum = a.sum;
     n->max = a.max;
     n->min = a.min;
-    n->first = n->left ? n->left->first : n->entries[0].time;
-    n->last = n->right ? n->right->last : n->entries[n->length - 1].time;
+    n->first = n->left ? n->left->first : n->chunk_first;
+    n->last = n->right ? n->right->last : n->chunk_last;
 }
 
 static struct timeline_node *
@@ -310,12 +315,12 @@ static struct timeline_node *
 timeline_add_rec(struct timeline *t, struct timeline_node *n, int64_t time,
                  int64_t delta, int *ret)
 {
-    if (time < n->entries[0].time && n->left) {
+    if (time < n->chunk_first && n->left) {
         n->left = timeline_add_rec(t, n->left, time, delta, ret);
         if (n->left && n->left->priority > n->priority) {
             return timeline_rotate_right(n);
         }
-    } else if (time > n->entries[n->length - 1].time && n->right) {
+    } else if (time > n->chunk_last && n->right) {
         n->right = timeline_add_rec(t, n->right, time, delta, ret);
         if (n->right && n->right->priority > n->priority) {
             return timeline_rotate_left(n);
@@ -395,14 +400,14 @@ timeline_value_at(const struct timeline *t, int64_t time)
     int64_t acc = 0;
 
     while (n) {
-        if (time < n->entries[0].time) {
+        if (time < n->chunk_first) {
             n = n->left;
             continue;
         }
         if (n->left) {
             acc += n->left->sum;
         }
-        if (time >= n->entries[n->length - 1].time) {
+        if (time >= n->chunk_last) {
             acc += n->chunk_sum;
             n = n->right;
             continue;
@@ -429,7 +434,7 @@ timeline_fold(const struct timeline_node *n, int64_t lo, int64_t hi,
         return;
     }
     timeline_fold(n->left, lo, hi, a);
-    if (lo <= n->entries[0].time && n->entries[n->length - 1].time < hi) {
+    if (lo <= n->chunk_first && n->chunk_last < hi) {
         timeline_agg_append(a, n->chunk_sum, n->chunk_max, n->chunk_min);
     } else {
         for (uint32_t i = 0; i < n->length; i++) {
@@ -471,62 +476,121 @@ timeline_range(const struct timeline *t, int64_t start, int64_t end,
     return 0;
 }
 
-/* The search of timeline_first_above / _at_or_below over the entries with
- * lo <= time < hi of subtree 'n', with '*acc' the value before them:
- * 'above' looks for a value > thr, otherwise for a value <= thr. Whole
- * subtrees and chunks that cannot hold the answer are skipped by their
- * cached extremes. */
+/* One search of timeline_first_above / _at_or_below in a single pass
+ * down the tree: everything before 'lo' only adds to 'acc' (whole
+ * subtrees and chunks by their cached sums), and inside [lo, hi) whole
+ * subtrees and chunks whose cached extremes cannot cross the threshold
+ * are skipped the same way, so only the two paths to 'lo' and 'hi' and
+ * the one to the answer are walked. 'above' looks for a value > thr,
+ * otherwise for a value <= thr. */
+struct timeline_scan {
+    int64_t lo, hi, thr;
+    bool above;
+    bool started;                  /* the value at 'lo' was looked at */
+    int64_t acc;                   /* the value so far */
+    int64_t at;
+};
+
 static bool
-timeline_search(const struct timeline_node *n, int64_t lo, int64_t hi,
-                int64_t thr, bool above, int64_t *acc, int64_t *at)
+timeline_scan_hit(const struct timeline_scan *s, int64_t value)
 {
-    if (!n || n->last < lo || n->first >= hi) {
+    return s->above ? value > s->thr : value <= s->thr;
+}
+
+/* Called before the first boundary >= lo is taken, 'first' being its
+ * time: unless a boundary sits exactly at lo, the value at lo is the
+ * value so far. True when that already is the answer. */
+static bool
+timeline_scan_begin(struct timeline_scan *s, int64_t first)
+{
+    if (s->started) {
         return false;
     }
-    if (lo <= n->first && n->last < hi &&
-        (above ? *acc + n->max <= thr : *acc + n->min > thr)) {
-        *acc += n->sum;
-        return false;
-    }
-    if (timeline_search(n->left, lo, hi, thr, above, acc, at)) {
+    s->started = true;
+    if (first > s->lo && timeline_scan_hit(s, s->acc)) {
+        s->at = s->lo;
         return true;
     }
-    if (lo <= n->entries[0].time && n->entries[n->length - 1].time < hi &&
-        (above ? *acc + n->chunk_max <= thr : *acc + n->chunk_min > thr)) {
-        *acc += n->chunk_sum;
+    return false;
+}
+
+static bool
+timeline_scan(const struct timeline_node *n, struct timeline_scan *s)
+{
+    if (!n || n->first >= s->hi) {
+        return false;
+    }
+    if (n->last < s->lo) {
+        s->acc += n->sum;
+        return false;
+    }
+    if (n->first >= s->lo && n->last < s->hi) {
+        if (timeline_scan_begin(s, n->first)) {
+            return true;
+        }
+        if (!timeline_scan_hit(s, s->acc + (s->above ? n->max : n->min))) {
+            s->acc += n->sum;
+            return false;
+        }
+    }
+    if (timeline_scan(n->left, s)) {
+        return true;
+    }
+    if (n->chunk_first >= s->hi) {
+        return false;              /* and so is everything after it */
+    }
+    if (n->chunk_last < s->lo) {
+        s->acc += n->chunk_sum;
+    } else if (n->chunk_first >= s->lo && n->chunk_last < s->hi &&
+               s->started &&
+               !timeline_scan_hit(s, s->acc + (s->above ? n->chunk_max
+                                                        : n->chunk_min))) {
+        s->acc += n->chunk_sum;
     } else {
         for (uint32_t i = 0; i < n->length; i++) {
             const struct timeline_entry *e = &n->entries[i];
 
-            if (e->time < lo || e->time >= hi) {
+            if (e->time < s->lo) {
+                s->acc += e->delta;
                 continue;
             }
-            *acc += e->delta;
-            if (above ? *acc > thr : *acc <= thr) {
-                *at = e->time;
+            if (e->time >= s->hi) {
+                return false;
+            }
+            if (timeline_scan_begin(s, e->time)) {
+                return true;
+            }
+            s->acc += e->delta;
+            if (timeline_scan_hit(s, s->acc)) {
+                s->at = e->time;
                 return true;
             }
         }
     }
-    return timeline_search(n->right, lo, hi, thr, above, acc, at);
+    return timeline_scan(n->right, s);
 }
 
 static bool
 timeline_first(const struct timeline *t, int64_t start, int64_t end,
                int64_t thr, bool above, int64_t *at)
 {
-    int64_t acc;
+    struct timeline_scan s = {
+        .lo = start, .hi = end, .thr = thr, .above = above,
+    };
 
     if (start >= end) {
         return false;
     }
-    acc = timeline_value_at(t, start);
-    if (above ? acc > thr : acc <= thr) {
+    if (timeline_scan(t->root, &s)) {
+        *at = s.at;
+        return true;
+    }
+    /* No boundary in the window: the value is the one at its start. */
+    if (!s.started && timeline_scan_hit(&s, s.acc)) {
         *at = start;
         return true;
     }
-    return start < INT64_MAX &&
-           timeline_search(t->root, start + 1, end, thr, above, &acc, at);
+    return false;
 }
 
 bool
@@ -556,7 +620,7 @@ timeline_walk_rec(const struct timeline_node *n, int64_t lo, int64_t hi,
     if (ret) {
         return ret;
     }
-    for (uint32_t i = timeline_lower_bound(n, lo);
+    for (uint32_t i = n->chunk_first >= lo ? 0 : timeline_lower_bound(n, lo);
          i < n->length && n->entries[i].time < hi; i++) {
         ret = fn(n->entries[i].time, n->entries[i].delta, arg);
         if (ret) {
@@ -745,7 +809,9 @@ timeline_verify_rec(const struct timeline_node *n, bool *seen, int64_t *prev,
     timeline_chunk_update(&copy);
     timeline_update(&copy);
     if (copy.chunk_sum != n->chunk_sum || copy.chunk_max != n->chunk_max ||
-        copy.chunk_min != n->chunk_min || copy.sum != n->sum ||
+        copy.chunk_min != n->chunk_min ||
+        copy.chunk_first != n->chunk_first ||
+        copy.chunk_last != n->chunk_last || copy.sum != n->sum ||
         copy.max != n->max || copy.min != n->min ||
         copy.first != n->first || copy.last != n->last) {
         return -EUCLEAN;

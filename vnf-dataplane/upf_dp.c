@@ -290,6 +290,19 @@ upf_dp_stop(struct upf_dp *dp)
     dp->running = false;
 }
 
+bool
+upf_dp_running(const struct upf_dp *dp)
+{
+    return dp->running;
+}
+
+int
+upf_dp_add_neighbour(struct upf_dp *dp, enum upf_side side, uint32_t ipv4,
+                     const uint8_t mac[UPF_PKT_MAC_SIZE])
+{
+    return upf_neigh_add_static(dp->ifaces[side].neigh, ipv4, mac);
+}
+
 void
 upf_dp_synchronize(struct upf_dp *dp)
 {

@@ -189,8 +189,17 @@ void upf_dp_free(struct upf_dp *dp);
 /* Launches the workers on their lcores. 0 or a negative errno. */
 int upf_dp_start(struct upf_dp *dp);
 
-/* Tells the workers to stop and waits for them. */
+/* Tells the workers to stop and waits for them. The ports stay up and
+ * the tables keep their sessions (a standby data plane). */
 void upf_dp_stop(struct upf_dp *dp);
+
+/* True while the workers run. */
+bool upf_dp_running(const struct upf_dp *dp);
+
+/* A permanent neighbour (static ARP entry) on 'side'. 0 or a negative
+ * errno (-EEXIST, -ENOSPC). */
+int upf_dp_add_neighbour(struct upf_dp *dp, enum upf_side side,
+                         uint32_t ipv4, const uint8_t mac[UPF_PKT_MAC_SIZE]);
 
 /* Waits until every worker has passed a quiescent state: after it, no
  * worker holds a pointer read from a table before the call. */

@@ -245,18 +245,55 @@ upf_neigh_resolve(struct upf_neigh_table *t, uint32_t ipv4,
     return 0;
 }
 
+static uint64_t
+mac_word(const uint8_t mac[UPF_PKT_MAC_SIZE])
+{
+    uint64_t word = UPF_NEIGH_VALID;
+
+    for (int i = 0; i < UPF_PKT_MAC_SIZE; i++) {
+        word |= (uint64_t) mac[i] << (8 * (UPF_PKT_MAC_SIZE - 1 - i));
+    }
+    return word;
+}
+
+int
+upf_neigh_add_static(struct upf_neigh_table *t, uint32_t ipv4,
+                     const uint8_t mac[UPF_PKT_MAC_SIZE])
+{
+    struct upf_neigh *n;
+
+    if (upf_neigh_find(t, ipv4)) {
+        return -EEXIST;
+    }
+    if (t->count >= t->conf.max_entries) {
+        return -ENOSPC;
+    }
+    n = calloc(1, sizeof *n);
+    if (!n) {
+        return -ENOMEM;
+    }
+    n->ipv4 = ipv4;
+    n->state = UPF_NEIGH_PERMANENT;
+    n->mac_word = mac_word(mac);
+    if (rte_hash_add_key_data(t->hash, &ipv4, n) < 0) {
+        free(n);
+        return -ENOSPC;
+    }
+    list_add(&t->live, n);
+    t->count++;
+    return 0;
+}
+
 void
 upf_neigh_learn(struct upf_neigh_table *t, uint32_t ipv4,
                 const uint8_t mac[UPF_PKT_MAC_SIZE], int64_t now_ns)
 {
     struct upf_neigh *n = upf_neigh_find(t, ipv4);
-    uint64_t word = UPF_NEIGH_VALID;
+    uint64_t word = mac_word(mac);
 
-    if (!n || n->state == UPF_NEIGH_FAILED) {
+    if (!n || n->state == UPF_NEIGH_FAILED
+        || n->state == UPF_NEIGH_PERMANENT) {
         return;
-    }
-    for (int i = 0; i < UPF_PKT_MAC_SIZE; i++) {
-        word |= (uint64_t) mac[i] << (8 * (UPF_PKT_MAC_SIZE - 1 - i));
     }
     if (n->state == UPF_NEIGH_INCOMPLETE) {
         t->stats.resolved++;
@@ -279,7 +316,7 @@ upf_neigh_age(struct upf_neigh_table *t, int64_t now_ns)
 
     for (n = t->live; n; n = next) {
         next = n->next;
-        if (now_ns < n->deadline_ns) {
+        if (n->state == UPF_NEIGH_PERMANENT || now_ns < n->deadline_ns) {
             continue;
         }
         switch (n->state) {

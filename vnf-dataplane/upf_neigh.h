@@ -34,6 +34,7 @@ enum upf_neigh_state {
     UPF_NEIGH_REACHABLE,        /* MAC confirmed within reachable_ns */
     UPF_NEIGH_PROBE,            /* MAC still used, being re-confirmed */
     UPF_NEIGH_FAILED,           /* no reply: held off, then removed */
+    UPF_NEIGH_PERMANENT,        /* configured: never probed or aged */
     UPF_NEIGH_STATE_COUNT
 };
 
@@ -125,6 +126,11 @@ upf_neigh_touch(struct upf_neigh *n)
  * full), -EHOSTUNREACH when the entry recently failed. */
 int upf_neigh_resolve(struct upf_neigh_table *t, uint32_t ipv4,
                       struct rte_mbuf *m, int64_t now_ns);
+
+/* Adds a permanent entry (static ARP): 'ipv4' is at 'mac', never probed
+ * or aged, not changed by ARP. 0, -EEXIST or -ENOSPC. */
+int upf_neigh_add_static(struct upf_neigh_table *t, uint32_t ipv4,
+                         const uint8_t mac[UPF_PKT_MAC_SIZE]);
 
 /* Records that 'ipv4' is at 'mac' (from an ARP reply or request it sent).
  * Only entries that exist are updated (no entry is created for

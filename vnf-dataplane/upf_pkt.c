@@ -442,6 +442,63 @@ upf_pkt_parse_inner(const uint8_t *tpdu, size_t size,
     return UPF_PKT_OK;
 }
 
+int
+upf_pkt_parse_error_indication(const uint8_t *ies, size_t size,
+                               uint32_t *teid, uint32_t *peer_ipv4)
+{
+    bool has_teid = false, has_peer = false;
+    uint32_t t = 0, peer = 0;
+    size_t pos = 0;
+
+    while (pos < size) {
+        uint8_t type = ies[pos];
+
+        if (type == GTPU_IE_RECOVERY) {
+            if (size - pos < 2) {
+                return -EBADMSG;
+            }
+            pos += 2;
+        } else if (type == GTPU_IE_TEID_DATA_I) {
+            if (size - pos < 5) {
+                return -EBADMSG;
+            }
+            if (!has_teid) {
+                t = get32(ies + pos + 1);
+                has_teid = true;
+            }
+            pos += 5;
+        } else if (type >= 128) {
+            /* TLV: a 2-octet length follows the type. */
+            size_t length;
+
+            if (size - pos < 3) {
+                return -EBADMSG;
+            }
+            length = get16(ies + pos + 1);
+            if (size - pos - 3 < length) {
+                return -EBADMSG;
+            }
+            if (type == GTPU_IE_PEER_ADDRESS && !has_peer) {
+                if (length != 4) {
+                    return -EBADMSG;    /* IPv6 peers are not used here */
+                }
+                peer = get32(ies + pos + 3);
+                has_peer = true;
+            }
+            pos += 3 + length;
+        } else {
+            /* An unknown TV IE: its length is unknown, stop here. */
+            return -EBADMSG;
+        }
+    }
+    if (!has_teid || !has_peer) {
+        return -EBADMSG;
+    }
+    *teid = t;
+    *peer_ipv4 = peer;
+    return 0;
+}
+
 void
 upf_pkt_write_eth(uint8_t *frame, const uint8_t dst[UPF_PKT_MAC_SIZE],
                   const uint8_t src[UPF_PKT_MAC_SIZE], uint16_t ether_type)

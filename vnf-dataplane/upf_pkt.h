@@ -190,6 +190,14 @@ enum upf_pkt_result upf_pkt_parse_gtpu(const uint8_t *frame, size_t offset,
                                        size_t size,
                                        struct upf_pkt_gtpu *gtpu);
 
+/* Reads the IEs of a GTP-U Error Indication ('ies', 'size' bytes: the
+ * message payload after its header and extension headers): the TEID Data
+ * I and the IPv4 GTP-U Peer Address, which are mandatory; Recovery and
+ * Private Extension IEs are skipped. 0 with '*teid' and '*peer_ipv4' set,
+ * or -EBADMSG. */
+int upf_pkt_parse_error_indication(const uint8_t *ies, size_t size,
+                                   uint32_t *teid, uint32_t *peer_ipv4);
+
 /* Validates the T-PDU 'tpdu' of 'size' bytes as an IPv4 packet (version,
  * header length, checksum, total length <= size). Returns UPF_PKT_OK with
  * '*inner' filled, UPF_PKT_INNER_NOT_IPV4 for a well-formed IPv6 header,

@@ -34,9 +34,8 @@ If OpenStack cannot be installed or started here the test FAILS, saying so.
 Run: /usr/bin/python3 tests/integration/test_openstack.py --build-dir BUILD
 """
 
-import http.client
-import http.server
-import json
+import http.client as httpclient
+import http.server as httpserver
 import os
 import signal
 import subprocess
@@ -89,7 +88,7 @@ class KeystoneProxy:
         self.lock = threading.Lock()
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(httpserver.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def log_message(self, fmt, *args):
@@ -98,7 +97,7 @@ class KeystoneProxy:
             def _forward(self):
                 size = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(size) if size else None
-                conn = http.client.HTTPConnection(upstream_host,
+                conn = httpclient.HTTPConnection(upstream_host,
                                                   upstream_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "connection")}
@@ -124,7 +123,7 @@ class KeystoneProxy:
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = \
                 _forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+        self.server = httpserver.ThreadingHTTPServer(("127.0.0.1", 0),
                                                       Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -189,9 +188,9 @@ def put_doctor_event(h, host, status):
 def case_testbed(h):
     log = h.log("openstack-up")
     State.started_testbed = not vo.testbed_running()
-    print("    %s the OpenStack testbed (tests/openstack/up.sh; log %s)"
-          % ("starting" if State.started_testbed else "reusing the running",
-             log), flush=True)
+    print("    %s (tests/openstack/up.sh; log %s)"
+          % ("starting the OpenStack testbed" if State.started_testbed
+             else "reusing the running OpenStack testbed", log), flush=True)
     t0 = time.monotonic()
     try:
         State.env = vo.start_testbed(log)
@@ -209,11 +208,11 @@ def case_testbed(h):
 
 
 def cleanup_openstack():
-    """Removes what earlier runs left: our servers, ports, forced_down."""
+    """Removes what earlier runs left: our servers, ports, forced_down.
+    Servers are deleted one at a time and deleted again if a delete did not
+    go through (the testbed's SQLite databases refuse concurrent writers
+    now and then: "database is locked")."""
     admin = State.admin
-    for s in admin.servers():
-        if s["name"].startswith(PREFIX):
-            admin.delete_server(s["id"])
     for host in (HOST, OTHER):
         if admin.service(host)["forced_down"]:
             admin.set_forced_down(host, False)
@@ -223,9 +222,25 @@ def cleanup_openstack():
         if p.get("name", "").startswith(PREFIX):
             admin.call("DELETE", "network", "/v2.0/ports/%s" % p["id"],
                        expect=(204, 404))
-    vo.wait(lambda: not [s for s in admin.servers()
-                         if s["name"].startswith(PREFIX)],
-            NOVA_TIMEOUT_S, "old test servers to be deleted")
+    for attempt in range(5):
+        left = [s for s in admin.servers() if s["name"].startswith(PREFIX)]
+        if not left:
+            return
+        for s in left:
+            if s.get("OS-EXT-STS:task_state") != "deleting":
+                admin.delete_server(s["id"])
+                time.sleep(0.2)
+        try:
+            vo.wait(lambda: not [s for s in admin.servers()
+                                 if s["name"].startswith(PREFIX)],
+                    30, "old test servers to be deleted")
+            return
+        except vo.OpenStackError:
+            continue
+    raise vo.OpenStackError("test servers left after 5 deletion rounds: %r"
+                            % [(s["name"], s["status"]) for s in
+                               admin.servers()
+                               if s["name"].startswith(PREFIX)])
 
 
 def case_prepare(h):
@@ -343,6 +358,10 @@ def case_revoke_token(h):
 
 def case_host_fault(h):
     consumer = h.daemons["consumer"]
+    # Every server Nova has on the host is alarmed and reset, ours or not.
+    State.servers = [s["id"] for s in State.admin.servers(host=HOST)]
+    check(len(State.servers) >= VMS + 1, "servers on %s: %r"
+          % (HOST, State.servers))
     if heartbeat_monitor_available(h):
         State.source = "heartbeat"
         start_heartbeat_monitors(h)
@@ -382,7 +401,8 @@ def case_host_fault(h):
     # Nova: forced down, every server ERROR, the other host untouched.
     def nova_done():
         svc = State.admin.service(HOST)
-        states = {s["id"]: s["status"] for s in servers_on(HOST)}
+        states = {s["id"]: s["status"]
+                  for s in State.admin.servers(host=HOST)}
         return (svc["forced_down"] and svc["state"] == "down"
                 and all(states.get(i) == "ERROR" for i in State.servers))
     vo.wait(nova_done, NOVA_TIMEOUT_S, "Nova: %s forced down and its "
@@ -587,6 +607,9 @@ def main():
         finally:
             for m in State.monitors:
                 m.signal(signal.SIGCONT)
+            # Nothing may call Nova while the test cleans up.
+            for daemon in h.daemons.values():
+                daemon.kill()
             if State.proxy:
                 State.proxy.close()
             if State.admin:

@@ -844,6 +844,128 @@ def run_main(main):
     sys.exit(code)
 
 
+
+# ---- network namespaces (host-fault tests and benchmark) --------------------
+
+class NetnsDaemon(Daemon):
+    """A Vigil daemon whose HTTP API listens on 'host' rather than
+    127.0.0.1, run inside network namespace 'netns' (ip netns exec, which
+    execs the daemon: the pid is the daemon's) when one is given."""
+
+    def __init__(self, name, binary, port, args, log_path, host="127.0.0.1",
+                 netns=None):
+        argv = [binary, "--api.listen=%s:%d" % (host, port)] + list(args)
+        if netns:
+            argv = ["ip", "netns", "exec", netns] + argv
+        Process.__init__(self, name, argv, log_path)
+        self.port = port
+        self.host = host
+        self.netns = netns
+        self.base_url = "http://%s:%d" % (host, port)
+
+
+def start_daemon_at(harness, key, binary_name, host, args, netns=None,
+                    ready=True):
+    """Starts a daemon of 'harness' (registered under 'key', replacing a
+    dead one of that name) with its API on 'host' and, with 'netns', inside
+    that network namespace; waits until it answers GET /metrics when
+    'ready'."""
+    daemon = NetnsDaemon(key, harness.binary(binary_name), free_port(),
+                         ["--log-level", harness.log_level] + list(args),
+                         harness.log(key), host=host, netns=netns)
+    harness.daemons[key] = daemon
+    daemon.start()
+    if ready:
+        daemon.wait_ready()
+    return daemon
+
+
+class Netns:
+    """Network namespaces, veth pairs and addresses for one test, under
+    names unique to this process. remove() deletes every namespace and
+    root-side interface it made (call it in a finally: it never raises);
+    nftables rules made inside a namespace go with it. Needs root."""
+
+    def __init__(self, tag):
+        self.prefix = "v%s%d" % (tag, os.getpid() % 100000)
+        self.namespaces = []
+        self.root_links = []
+        self.subnet = None
+
+    def name(self, suffix):
+        return self.prefix + suffix
+
+    def add(self, suffix):
+        """Creates namespace PREFIX+suffix with lo up; returns its name."""
+        ns = self.name(suffix)
+        subprocess.run(["ip", "netns", "add", ns], check=True,
+                       capture_output=True)
+        self.namespaces.append(ns)
+        self.run(ns, "ip", "link", "set", "lo", "up")
+        return ns
+
+    def run(self, ns, *argv, check=True, timeout=30):
+        """Runs argv inside 'ns' (None: the root namespace); returns the
+        CompletedProcess (raises HarnessError on failure with 'check')."""
+        cmd = (["ip", "netns", "exec", ns] if ns else []) + list(argv)
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise HarnessError("%s failed (%d): %s" % (
+                " ".join(cmd), r.returncode, (r.stderr or r.stdout).strip()))
+        return r
+
+    def free_subnet(self):
+        """A 10.N.0.0/16 (N in 100..249) no address or route of the root
+        namespace touches; the same one on every call."""
+        if self.subnet is None:
+            used = self.run(None, "ip", "-4", "addr").stdout + \
+                self.run(None, "ip", "-4", "route").stdout
+            start = 100 + os.getpid() % 150
+            for i in range(150):
+                n = 100 + (start - 100 + i) % 150
+                if ("10.%d." % n) not in used:
+                    self.subnet = n
+                    break
+            else:
+                raise HarnessError("no free 10.N.0.0/16 for the test")
+        return self.subnet
+
+    def veth(self, ns_a, name_a, addr_a, ns_b, name_b, addr_b):
+        """A veth pair name_a (in ns_a; None: root) <-> name_b (in ns_b),
+        with addresses "a.b.c.d/len" (None: none), both ends up."""
+        tmp_a, tmp_b = self.name("t%d" % len(self.root_links)), \
+            self.name("u%d" % len(self.root_links))
+        self.run(None, "ip", "link", "add", tmp_a, "type", "veth", "peer",
+                 "name", tmp_b)
+        for tmp, ns, name, addr in ((tmp_a, ns_a, name_a, addr_a),
+                                    (tmp_b, ns_b, name_b, addr_b)):
+            if ns:
+                self.run(None, "ip", "link", "set", tmp, "netns", ns)
+            else:
+                self.root_links.append(name)
+            self.run(ns, "ip", "link", "set", tmp, "name", name)
+            if addr:
+                self.run(ns, "ip", "addr", "add", addr, "dev", name)
+            self.run(ns, "ip", "link", "set", name, "up")
+        return name_a, name_b
+
+    def wait_link_up(self, ns, name, timeout=DEFAULT_TIMEOUT_S):
+        """Waits until 'name' in 'ns' is operationally up (carrier)."""
+        wait_for(lambda: "state UP" in self.run(ns, "ip", "link", "show",
+                                                name).stdout,
+                 timeout, "%s to be up in %s" % (name, ns or "root"))
+
+    def remove(self):
+        for name in self.root_links:
+            subprocess.run(["ip", "link", "del", name],
+                           capture_output=True)
+        for ns in reversed(self.namespaces):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        self.root_links = []
+        self.namespaces = []
+
+
 __all__ = [
     "Consumer", "Daemon", "Harness", "HarnessError", "Interrupted",
     "Libvirtd", "Process", "Response", "STAMPS", "STAMP_OWNERS", "Suite",

@@ -58,10 +58,10 @@ static const struct config_option inspector_options[] = {
       "Longest retry delay, also while probing an unreachable notifier." },
     { "notifier", "timeout_ms", CONFIG_INT, "5000", 10, 600000,
       "Timeout of one HTTP attempt." },
-    { "notifier", "batch_size", CONFIG_INT, "256", 1, DOCTOR_MAX_EVENTS,
+    { "notifier", "batch_size", CONFIG_INT, "1024", 1, DOCTOR_MAX_EVENTS,
       "Most alarms per request to the notifier (a host fault's per-VM "
       "alarms go in as few requests as this allows)." },
-    { "notifier", "max_body_size", CONFIG_INT, "524288", 4096, 4194304,
+    { "notifier", "max_body_size", CONFIG_INT, "2097152", 4096, 4194304,
       "Most bytes per request to the notifier." },
     { "inspector", "state_db", CONFIG_STRING, "", 0, 0,
       "SQLite database (WAL) of the hosts that are down: fenced, forced "

@@ -1,23 +1,29 @@
-/* heartbeat: UDP heartbeat sender and observer on the libevent loop (see
- * heartbeat.h). The wire format is heartbeat_wire's, the decisions are
- * heartbeat_detect's; this file owns the sockets, the two timerfds, the
- * peer table, the counters, the logs and the Doctor events. */
+/* heartbeat: UDP heartbeat sender and observer on a thread of their own
+ * (see heartbeat.h). The wire format is heartbeat_wire's, the decisions
+ * are heartbeat_detect's; this file owns the sockets, the thread, its two
+ * timerfds, the peer table, the counters, the logs and the Doctor events,
+ * which reach the caller's loop through a handoff. */
 #include "heartbeat.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "doctor_event.h"
+#include "handoff.h"
 #include "metrics.h"
 #include "vlog.h"
 #include "vtime.h"
@@ -29,6 +35,9 @@
 #define HEARTBEAT_SILENT_CHECK_S 10
 /* LEAVING heartbeats sent at shutdown (one may be lost). */
 #define HEARTBEAT_LEAVE_COUNT 3
+/* Events waiting for the loop at most (a flapping peer cannot fill
+ * memory). */
+#define HEARTBEAT_HANDOFF_SIZE 1024
 #define HEARTBEAT_ADDRESS_SIZE 300
 
 struct heartbeat_destination {
@@ -69,13 +78,27 @@ struct heartbeat {
     size_t peers_length;
     int send_timer_fd, detect_timer_fd;
     int64_t armed_ns;                /* detect timer, INT64_MAX: disarmed */
-    struct event *send_event, *listen_event, *detect_event, *silent_event;
+    int64_t silent_check_ns;         /* when to name unheard peers; 0:
+                                      * done */
 
-    struct heartbeat_stats stats;
+    /* The thread: while it runs, it alone sends and touches 'seq', and
+     * it changes the peers and 'stats' under 'lock' only. */
+    int realtime_priority;
+    int stop_fd;                     /* eventfd: stop the thread */
+    pthread_t thread;
+    bool thread_running;
+    pthread_mutex_t lock;
+    bool lock_ready;
+    struct handoff *handoff;         /* events: thread -> loop */
+    _Atomic uint64_t sent, send_errors;
+
+    struct heartbeat_stats stats;    /* not sent/send_errors */
     struct metrics_counter *m_sent, *m_send_errors, *m_received, *m_missed;
     struct metrics_counter *m_restarts, *m_downs, *m_ups;
     struct metrics_counter *m_rejected[HEARTBEAT_REJECT_COUNT];
-    struct vlog_rate_limit reject_rl, send_rl, error_rl;
+    struct vlog_rate_limit reject_rl, error_rl, send_rl;  /* the thread's;
+                                                          * the caller's
+                                                          * after it */
 };
 
 static const char *const heartbeat_reject_names[] = {
@@ -95,7 +118,7 @@ heartbeat_reject_name(enum heartbeat_reject reason)
            ? heartbeat_reject_names[reason] : NULL;
 }
 
-/* ---- set-up -------------------------------------------------------------- */
+/* ---- set-up ------------------------------------------------------------- */
 
 static int
 heartbeat_validate(const struct heartbeat_options *o)
@@ -105,7 +128,8 @@ heartbeat_validate(const struct heartbeat_options *o)
         o->key->size > HEARTBEAT_WIRE_MAX_KEY_SIZE ||
         o->interval_us < HEARTBEAT_WIRE_MIN_INTERVAL_US ||
         o->interval_us > HEARTBEAT_WIRE_MAX_INTERVAL_US ||
-        o->dscp < -1 || o->dscp > 63 ||
+        o->dscp < -1 || o->dscp > 63 || o->realtime_priority < 0 ||
+        o->realtime_priority > 99 ||
         o->destinations_length > HEARTBEAT_MAX_DESTINATIONS ||
         (o->destinations_length && !o->destinations) ||
         (!o->destinations_length && !o->listen)) {
@@ -292,7 +316,8 @@ heartbeat_register_metrics(struct heartbeat *hb, struct metrics_registry *reg)
 {
     char labels[HEARTBEAT_WIRE_HOSTNAME_SIZE + 16];
 
-    hb->m_sent = metrics_counter_new(reg, "vigil_monitor_heartbeats_sent_total",
+    hb->m_sent = metrics_counter_new(reg,
+        "vigil_monitor_heartbeats_sent_total",
         "Heartbeat datagrams sent to observers", NULL);
     hb->m_send_errors = metrics_counter_new(reg,
         "vigil_monitor_heartbeat_send_errors_total",
@@ -331,7 +356,7 @@ heartbeat_register_metrics(struct heartbeat *hb, struct metrics_registry *reg)
     }
 }
 
-/* ---- sending ------------------------------------------------------------- */
+/* ---- sending ------------------------------------------------------------ */
 
 static void
 heartbeat_send(struct heartbeat *hb, uint8_t flags)
@@ -352,7 +377,7 @@ heartbeat_send(struct heartbeat *hb, uint8_t flags)
     snprintf(packet.hostname, sizeof packet.hostname, "%s", hb->hostname);
     size = heartbeat_wire_encode(&packet, &hb->key, buf, sizeof buf);
     if (size < 0) {
-        vlog_write_rl(&hb->error_rl, VLOG_LEVEL_ERR, HEARTBEAT_MODULE,
+        vlog_write_rl(&hb->send_rl, VLOG_LEVEL_ERR, HEARTBEAT_MODULE,
                       "cannot encode a heartbeat: %s", strerror(-size));
         return;
     }
@@ -361,37 +386,20 @@ heartbeat_send(struct heartbeat *hb, uint8_t flags)
 
         if (sendto(d->fd, buf, (size_t) size, MSG_DONTWAIT,
                    (const struct sockaddr *) &d->addr, d->addr_size) < 0) {
-            hb->stats.send_errors++;
+            atomic_fetch_add_explicit(&hb->send_errors, 1,
+                                      memory_order_relaxed);
             metrics_counter_add(hb->m_send_errors, 1);
             vlog_write_rl(&hb->send_rl, VLOG_LEVEL_WARN, HEARTBEAT_MODULE,
                           "cannot send a heartbeat to %s: %s", d->label,
                           strerror(errno));
         } else {
-            hb->stats.sent++;
+            atomic_fetch_add_explicit(&hb->sent, 1, memory_order_relaxed);
             metrics_counter_add(hb->m_sent, 1);
         }
     }
 }
 
-/* Every interval: one heartbeat for the current slot. */
-static void
-heartbeat_on_send_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct heartbeat *hb = arg;
-    uint64_t expirations = 0;
-
-    (void) what;
-    if (read(fd, &expirations, sizeof expirations) !=
-        (ssize_t) sizeof expirations || expirations == 0) {
-        return;
-    }
-    /* Slots missed while the process did not run are skipped: the
-     * observers see the gap. */
-    hb->seq += expirations;
-    heartbeat_send(hb, 0);
-}
-
-/* ---- observing ----------------------------------------------------------- */
+/* ---- observing ---------------------------------------------------------- */
 
 static void
 heartbeat_arm(struct heartbeat *hb, int64_t deadline_ns)
@@ -434,14 +442,14 @@ heartbeat_incarnation_text(uint64_t incarnation, char buf[17])
     snprintf(buf, 17, "%016" PRIx64, incarnation);
 }
 
-/* Builds and emits compute.host.down or .up for 'peer'. */
+/* Builds compute.host.down or .up for 'peer' and hands it to the loop. */
 static void
 heartbeat_emit(struct heartbeat *hb, struct heartbeat_peer *peer,
                const struct heartbeat_detect_change *change, int64_t now_ns,
                bool down)
 {
     const struct heartbeat_detect_peer *d = &peer->detect;
-    struct doctor_event ev;
+    struct doctor_event ev, *copy;
     char incarnation[17];
     int ret;
 
@@ -474,12 +482,25 @@ heartbeat_emit(struct heartbeat *hb, struct heartbeat_peer *peer,
                                          peer->down_incarnation))) {
         goto out;
     }
-    hb->emit(&ev, hb->arg);
+    copy = malloc(sizeof *copy);
+    if (!copy) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    *copy = ev;
+    memset(&ev, 0, sizeof ev);
+    ret = handoff_push(hb->handoff, copy);
+    if (ret) {
+        doctor_event_clear(copy);
+        free(copy);
+    }
 out:
     if (ret) {
         vlog_write_rl(&hb->error_rl, VLOG_LEVEL_ERR, HEARTBEAT_MODULE,
-                      "cannot build the %s event of peer %s: %s",
-                      down ? "down" : "up", peer->name, strerror(-ret));
+                      "cannot report the %s event of peer %s: %s",
+                      down ? "down" : "up", peer->name,
+                      ret == -ENOBUFS ? "the loop does not take events "
+                                        "(queue full)" : strerror(-ret));
     }
     doctor_event_clear(&ev);
 }
@@ -658,26 +679,17 @@ heartbeat_drain(struct heartbeat *hb)
     }
 }
 
-static void
-heartbeat_on_readable(evutil_socket_t fd, short what, void *arg)
-{
-    (void) fd;
-    (void) what;
-    heartbeat_drain(arg);
-}
-
 /* A peer may be due: read what waits first (a heartbeat there counts),
  * then check every peer and re-arm for the earliest deadline. */
 static void
-heartbeat_on_detect_timer(evutil_socket_t fd, short what, void *arg)
+heartbeat_on_detect_timer(struct heartbeat *hb)
 {
-    struct heartbeat *hb = arg;
     struct heartbeat_detect_change change;
     int64_t now_ns, earliest = INT64_MAX;
     uint64_t expirations;
 
-    (void) what;
-    if (read(fd, &expirations, sizeof expirations) < 0 && errno == EAGAIN) {
+    if (read(hb->detect_timer_fd, &expirations, sizeof expirations) < 0 &&
+        errno == EAGAIN) {
         return;
     }
     hb->armed_ns = INT64_MAX;
@@ -703,12 +715,9 @@ heartbeat_on_detect_timer(evutil_socket_t fd, short what, void *arg)
 
 /* Once, a while after start: names the peers never heard from. */
 static void
-heartbeat_on_silent_check(evutil_socket_t fd, short what, void *arg)
+heartbeat_check_silent(struct heartbeat *hb)
 {
-    struct heartbeat *hb = arg;
-
-    (void) fd;
-    (void) what;
+    hb->silent_check_ns = 0;
     for (size_t i = 0; i < hb->peers_length; i++) {
         if (!hb->peers[i].detect.heard) {
             VLOG_WARN(HEARTBEAT_MODULE, "no heartbeat from peer %s in the "
@@ -719,13 +728,148 @@ heartbeat_on_silent_check(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* ---- lifecycle ----------------------------------------------------------- */
+/* ---- the thread --------------------------------------------------------- */
+
+/* Loop: a host event from the thread. */
+static void
+heartbeat_deliver(void *item, void *arg)
+{
+    struct doctor_event *ev = item;
+    struct heartbeat *hb = arg;
+
+    hb->emit(ev, hb->arg);
+    doctor_event_clear(ev);
+    free(ev);
+}
+
+static void
+heartbeat_free_event(void *item)
+{
+    doctor_event_clear(item);
+    free(item);
+}
+
+/* The thread: one heartbeat per slot of the periodic timerfd (slots
+ * missed while it did not run are skipped: the expiration count advances
+ * the sequence and the observers see the gap), the heartbeats arriving on
+ * the observer's socket, and the detection timer, until 'stop_fd' is
+ * written. Sending comes first in each round. It runs at SCHED_FIFO
+ * 'realtime_priority' when asked, so that a busy host neither delays its
+ * heartbeats nor its decisions. */
+static void *
+heartbeat_main(void *arg)
+{
+    enum { SEND, LISTEN, DETECT, STOP, FDS };
+    struct heartbeat *hb = arg;
+    struct pollfd fds[FDS] = {
+        [SEND] = { .fd = hb->send_timer_fd, .events = POLLIN },
+        [LISTEN] = { .fd = hb->listen_fd, .events = POLLIN },
+        [DETECT] = { .fd = hb->detect_timer_fd, .events = POLLIN },
+        [STOP] = { .fd = hb->stop_fd, .events = POLLIN },
+    };
+
+    if (hb->realtime_priority > 0) {
+        struct sched_param param = {
+            .sched_priority = hb->realtime_priority,
+        };
+        int ret = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+
+        if (ret) {
+            VLOG_WARN(HEARTBEAT_MODULE, "cannot run the heartbeats at "
+                      "real-time priority %d (%s): on a busy host they may "
+                      "be late, and this host taken for down",
+                      hb->realtime_priority, strerror(ret));
+        }
+    }
+    heartbeat_send(hb, 0);
+    for (;;) {
+        int timeout = -1;
+        uint64_t expirations = 0;
+
+        if (hb->silent_check_ns) {
+            int64_t left = hb->silent_check_ns - vtime_mono_ns();
+
+            timeout = left > 0 ? (int) (left / 1000000) + 1 : 0;
+        }
+        if (poll(fds, FDS, timeout) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            VLOG_ERR(HEARTBEAT_MODULE, "heartbeats stop: poll: %s",
+                     strerror(errno));
+            break;
+        }
+        if (fds[STOP].revents) {
+            break;
+        }
+        if (fds[SEND].revents &&
+            read(hb->send_timer_fd, &expirations, sizeof expirations) ==
+            (ssize_t) sizeof expirations && expirations) {
+            hb->seq += expirations;
+            heartbeat_send(hb, 0);
+        }
+        pthread_mutex_lock(&hb->lock);
+        if (fds[LISTEN].revents) {
+            heartbeat_drain(hb);
+        }
+        if (fds[DETECT].revents) {
+            heartbeat_on_detect_timer(hb);
+        }
+        if (hb->silent_check_ns && vtime_mono_ns() >= hb->silent_check_ns) {
+            heartbeat_check_silent(hb);
+        }
+        pthread_mutex_unlock(&hb->lock);
+    }
+    return NULL;
+}
+
+static int
+heartbeat_start_thread(struct heartbeat *hb)
+{
+    struct itimerspec its;
+    int ret;
+
+    hb->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (hb->stop_fd < 0) {
+        return -errno;
+    }
+    if (hb->send_timer_fd >= 0) {
+        memset(&its, 0, sizeof its);
+        its.it_interval = heartbeat_timespec((int64_t) hb->interval_us *
+                                             1000);
+        its.it_value = its.it_interval;
+        if (timerfd_settime(hb->send_timer_fd, 0, &its, NULL)) {
+            return -errno;
+        }
+    }
+    ret = pthread_create(&hb->thread, NULL, heartbeat_main, hb);
+    if (ret) {
+        return -ret;
+    }
+    hb->thread_running = true;
+    return 0;
+}
+
+static void
+heartbeat_stop_thread(struct heartbeat *hb)
+{
+    uint64_t one = 1;
+
+    if (!hb->thread_running) {
+        return;
+    }
+    if (write(hb->stop_fd, &one, sizeof one) != (ssize_t) sizeof one) {
+        /* An eventfd write fails only on overflow: it is readable then. */
+    }
+    pthread_join(hb->thread, NULL);
+    hb->thread_running = false;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
 
 static int
 heartbeat_setup(struct heartbeat *hb, const struct heartbeat_options *o)
 {
-    struct itimerspec its;
-    struct timeval silent = { HEARTBEAT_SILENT_CHECK_S, 0 };
     int ret;
 
     if (o->listen) {
@@ -762,41 +906,28 @@ heartbeat_setup(struct heartbeat *hb, const struct heartbeat_options *o)
         if (ret) {
             return ret;
         }
-        hb->send_event = event_new(hb->base, hb->send_timer_fd,
-                                   EV_READ | EV_PERSIST,
-                                   heartbeat_on_send_timer, hb);
-        if (!hb->send_event || event_add(hb->send_event, NULL)) {
-            return -ENOMEM;
-        }
-        memset(&its, 0, sizeof its);
-        its.it_interval = heartbeat_timespec((int64_t) hb->interval_us * 1000);
-        its.it_value = its.it_interval;
-        if (timerfd_settime(hb->send_timer_fd, 0, &its, NULL)) {
-            return -errno;
-        }
     }
     if (hb->listen_fd >= 0) {
         ret = heartbeat_timerfd(&hb->detect_timer_fd);
         if (ret) {
             return ret;
         }
-        hb->listen_event = event_new(hb->base, hb->listen_fd,
-                                     EV_READ | EV_PERSIST,
-                                     heartbeat_on_readable, hb);
-        hb->detect_event = event_new(hb->base, hb->detect_timer_fd,
-                                     EV_READ | EV_PERSIST,
-                                     heartbeat_on_detect_timer, hb);
-        hb->silent_event = evtimer_new(hb->base, heartbeat_on_silent_check,
-                                       hb);
-        if (!hb->listen_event || !hb->detect_event || !hb->silent_event ||
-            event_add(hb->listen_event, NULL) ||
-            event_add(hb->detect_event, NULL) ||
-            evtimer_add(hb->silent_event, &silent)) {
-            return -ENOMEM;
+        hb->handoff = handoff_new(hb->base, HEARTBEAT_HANDOFF_SIZE,
+                                  heartbeat_deliver, heartbeat_free_event,
+                                  hb, &ret);
+        if (!hb->handoff) {
+            return ret;
         }
+        hb->silent_check_ns = vtime_mono_ns() +
+                              HEARTBEAT_SILENT_CHECK_S * 1000000000LL;
     }
-    heartbeat_send(hb, 0);
-    return 0;
+    ret = pthread_mutex_init(&hb->lock, NULL);
+    if (ret) {
+        return -ret;
+    }
+    hb->lock_ready = true;
+    /* Last: the thread sends the first heartbeat at once. */
+    return heartbeat_start_thread(hb);
 }
 
 struct heartbeat *
@@ -818,7 +949,8 @@ heartbeat_new(struct event_base *base, const struct heartbeat_options *o,
     }
     hb->base = base;
     hb->send4_fd = hb->send6_fd = hb->listen_fd = -1;
-    hb->send_timer_fd = hb->detect_timer_fd = -1;
+    hb->send_timer_fd = hb->detect_timer_fd = hb->stop_fd = -1;
+    hb->realtime_priority = o->realtime_priority;
     hb->armed_ns = INT64_MAX;
     snprintf(hb->hostname, sizeof hb->hostname, "%s", o->hostname);
     hb->key = *o->key;
@@ -881,25 +1013,24 @@ heartbeat_free(struct heartbeat *hb)
     if (!hb) {
         return;
     }
+    heartbeat_stop_thread(hb);
+    /* The thread is gone: the sequence, sockets and peers are ours. */
     if (hb->announce_leave) {
         for (int i = 0; i < HEARTBEAT_LEAVE_COUNT; i++) {
             hb->seq++;
             heartbeat_send(hb, HEARTBEAT_WIRE_LEAVING);
         }
     }
-    if (hb->send_event) {
-        event_free(hb->send_event);
+    if (hb->handoff && handoff_length(hb->handoff)) {
+        VLOG_WARN(HEARTBEAT_MODULE, "%zu heartbeat events not reported at "
+                  "shutdown", handoff_length(hb->handoff));
     }
-    if (hb->listen_event) {
-        event_free(hb->listen_event);
-    }
-    if (hb->detect_event) {
-        event_free(hb->detect_event);
-    }
-    if (hb->silent_event) {
-        event_free(hb->silent_event);
+    handoff_free(hb->handoff);
+    if (hb->lock_ready) {
+        pthread_mutex_destroy(&hb->lock);
     }
     heartbeat_close(hb->send_timer_fd);
+    heartbeat_close(hb->stop_fd);
     heartbeat_close(hb->detect_timer_fd);
     heartbeat_close(hb->listen_fd);
     heartbeat_close(hb->send4_fd);
@@ -925,7 +1056,14 @@ heartbeat_incarnation(const struct heartbeat *hb)
 void
 heartbeat_get_stats(const struct heartbeat *hb, struct heartbeat_stats *stats)
 {
+    struct heartbeat *mutable = (struct heartbeat *) hb;
+
+    pthread_mutex_lock(&mutable->lock);
     *stats = hb->stats;
+    pthread_mutex_unlock(&mutable->lock);
+    stats->sent = atomic_load_explicit(&hb->sent, memory_order_relaxed);
+    stats->send_errors = atomic_load_explicit(&hb->send_errors,
+                                              memory_order_relaxed);
 }
 
 int
@@ -933,10 +1071,13 @@ heartbeat_peer_state(const struct heartbeat *hb, const char *name,
                      enum heartbeat_detect_state *state)
 {
     const struct heartbeat_peer *peer = heartbeat_find(hb, name);
+    struct heartbeat *mutable = (struct heartbeat *) hb;
 
     if (!peer) {
         return -ENOENT;
     }
+    pthread_mutex_lock(&mutable->lock);
     *state = peer->detect.state;
+    pthread_mutex_unlock(&mutable->lock);
     return 0;
 }

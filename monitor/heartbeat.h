@@ -1,13 +1,20 @@
-/* heartbeat: host liveness between vigil-monitors, on the libevent loop.
+/* heartbeat: host liveness between vigil-monitors.
+ *
+ * Both halves run on a thread of their own, at SCHED_FIFO
+ * 'realtime_priority' when asked (as cluster heartbeat daemons do): a host
+ * busy with other work must neither delay its heartbeats nor its
+ * decisions about its peers. The Doctor events reach the caller's loop
+ * through a handoff (bounded; an event that finds it full is logged and
+ * dropped).
  *
  * Sender: every 'interval_us' (a CLOCK_MONOTONIC timerfd, so every slot is
- * accounted for: a slot the process missed, e.g. while stopped, advances
- * the sequence without a packet) it sends one heartbeat_wire packet to
- * each destination (an observer's "host:port"): this host's name, its
- * incarnation (the wall clock when it started), the slot number as
- * sequence, and the HMAC with the shared key. At heartbeat_free() it can
- * send a LEAVING heartbeat, so that its observers do not report a clean
- * stop as a host fault.
+ * accounted for: a slot the thread missed, e.g. while the process was
+ * stopped, advances the sequence without a packet) one heartbeat_wire
+ * packet goes to each destination (an observer's "host:port"): this
+ * host's name, its incarnation (the wall clock when it started), the slot
+ * number as sequence, and the HMAC with the shared key. At
+ * heartbeat_free() it can send a LEAVING heartbeat, so that its observers
+ * do not report a clean stop as a host fault.
  *
  * Observer: it receives on 'listen', authenticates each packet
  * (heartbeat_wire), refuses unknown senders, replays, old sequences and
@@ -17,16 +24,17 @@
  * at which a peer would be declared down if nothing more arrives; when it
  * fires, the socket is drained first (a heartbeat waiting there counts),
  * then every peer is checked. A peer that becomes DOWN is reported as
- * "compute.host.down", one that becomes UP again after being reported down
- * as "compute.host.up", T01 stamped at the decision, through 'emit'.
+ * "compute.host.down", one that becomes UP again after being reported
+ * down as "compute.host.up", T01 stamped at the decision.
  *
  * Events (besides hostevent's hostname = the PEER, status, monitor,
  * monitor_event_id): observer (this host), incarnation (16 hex digits),
  * last_seq, silent_ms; down adds missed, k, n, interval_us; up adds run,
  * down_ms and restarted (a new incarnation since it went down).
  *
- * Logs under the module tag "heartbeat". Single-threaded: use it on the
- * loop it was made with. */
+ * Logs under the module tag "heartbeat". The functions below are called
+ * from the thread of the loop given to heartbeat_new(); the internal
+ * thread is theirs to start and stop. */
 #ifndef VIGIL_HEARTBEAT_H
 #define VIGIL_HEARTBEAT_H
 
@@ -70,6 +78,10 @@ struct heartbeat_options {
     uint32_t interval_us;            /* HEARTBEAT_WIRE_MIN..MAX_INTERVAL_US */
     int dscp;                        /* 0..63 on every heartbeat; -1: the
                                       * system default */
+    int realtime_priority;           /* 1..99: the thread runs at
+                                      * SCHED_FIFO with it (needs
+                                      * CAP_SYS_NICE; logged if refused);
+                                      * 0: normal scheduling */
     bool announce_leave;             /* send LEAVING at heartbeat_free() */
     /* Observers to send to, "host:port" (IPv6 as "[addr]:port"); names are
      * resolved once, at heartbeat_new(). None: not a sender. */
@@ -101,17 +113,18 @@ struct heartbeat_stats {
 
 struct heartbeat;
 
-/* Opens the sockets and timers on the loop of 'base', sends the first
+/* Opens the sockets and timers, starts the thread, which sends the first
  * heartbeat at once and keeps sending and observing from then on; events
- * go to 'emit(ev, arg)' on the loop. NULL on failure with '*error' (may be
- * NULL) set: -EINVAL (bad options; names that do not resolve), or the
- * errno of a socket call (e.g. -EADDRINUSE). */
+ * go to 'emit(ev, arg)' on the loop of 'base'. NULL on failure with
+ * '*error' (may be NULL) set: -EINVAL (bad options; names that do not
+ * resolve), or the errno of a socket or thread call (e.g. -EADDRINUSE). */
 struct heartbeat *heartbeat_new(struct event_base *base,
                                 const struct heartbeat_options *options,
                                 hostevent_fn *emit, void *arg, int *error);
 
-/* Sends the LEAVING heartbeat (when configured), closes everything and
- * frees 'hb'. No event is emitted from here on. Accepts NULL. */
+/* Stops the thread, sends the LEAVING heartbeat (when configured), closes
+ * everything and frees 'hb'. No event is emitted from here on; events not
+ * yet delivered to the loop are logged and dropped. Accepts NULL. */
 void heartbeat_free(struct heartbeat *hb);
 
 /* The UDP port the observer is bound to (0: not an observer). */
@@ -120,7 +133,7 @@ uint16_t heartbeat_port(const struct heartbeat *hb);
 /* This sender's incarnation number. */
 uint64_t heartbeat_incarnation(const struct heartbeat *hb);
 
-/* Fills 'stats'. */
+/* Fills 'stats' (a consistent snapshot). */
 void heartbeat_get_stats(const struct heartbeat *hb,
                          struct heartbeat_stats *stats);
 

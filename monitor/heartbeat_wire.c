@@ -224,8 +224,8 @@ heartbeat_wire_decode(const uint8_t *buf, size_t size,
         goto out;
     }
     length = buf[6];
-    if (length == 0 ||
-        size != HEARTBEAT_WIRE_HEADER_SIZE + length + HEARTBEAT_WIRE_MAC_SIZE) {
+    if (length == 0 || size != HEARTBEAT_WIRE_HEADER_SIZE + length +
+                               HEARTBEAT_WIRE_MAC_SIZE) {
         goto out;
     }
     /* Then the MAC: nothing else of the packet is trusted before. */

@@ -105,7 +105,7 @@ linkwatch_find(const struct linkwatch *lw, const char *name)
     return NULL;
 }
 
-/* ---- events -------------------------------------------------------------- */
+/* ---- events ------------------------------------------------------------- */
 
 static void
 linkwatch_emit(struct linkwatch *lw, const struct linkwatch_entry *e,
@@ -190,7 +190,7 @@ linkwatch_gone(struct linkwatch *lw, struct linkwatch_entry *e,
     linkwatch_update(lw, e, &now, netlink_event);
 }
 
-/* ---- netlink ------------------------------------------------------------- */
+/* ---- netlink ------------------------------------------------------------ */
 
 static int
 linkwatch_request_dump(struct linkwatch *lw)
@@ -434,7 +434,7 @@ linkwatch_on_readable(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* ---- lifecycle ----------------------------------------------------------- */
+/* ---- lifecycle ---------------------------------------------------------- */
 
 static int
 linkwatch_open(struct linkwatch *lw)

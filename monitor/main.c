@@ -5,12 +5,12 @@
  * one, through handoff, to the main thread's libevent loop, which turns it
  * into a Doctor event and sends it to the inspector with a doctor_sender
  * (one ordered pipe, coalescing, retries, bounded queue). The host-level
- * detectors run on the loop itself and hand it Doctor events directly:
- * heartbeat (peers' liveness: UDP heartbeats, k-of-n), linkwatch (NIC
- * links, rtnetlink) and procwatch (vital processes, pidfds and the proc
- * connector). The loop also serves /metrics (httpd) and handles
- * SIGTERM/SIGINT. The sender does not log: the callbacks here log the
- * inspector's reachability and every drop.
+ * detectors hand the loop Doctor events: linkwatch (NIC links, rtnetlink)
+ * and procwatch (vital processes, pidfds and the proc connector) run on
+ * the loop; heartbeat (peers' liveness: UDP heartbeats, k-of-n) runs on a
+ * real-time thread of its own. The loop also serves /metrics (httpd) and
+ * handles SIGTERM/SIGINT. The sender does not log: the callbacks here log
+ * the inspector's reachability and every drop.
  *
  * main() reads: parse the command line and configuration -> metrics ->
  * sender (HTTP client) -> HTTP server -> hand-off and libvirt watcher ->
@@ -128,6 +128,11 @@ static const struct config_option monitor_options[] = {
     { "heartbeat", "dscp", CONFIG_INT, "48", -1, 63,
       "DSCP of heartbeat packets (48 = CS6, network control); -1 leaves "
       "the system default." },
+    { "heartbeat", "realtime_priority", CONFIG_INT, "10", 0, 99,
+      "SCHED_FIFO priority of the heartbeat thread (sending and observing; "
+      "it does nothing else), so that a busy host neither silences its "
+      "heartbeats nor delays its decisions; needs CAP_SYS_NICE; 0: normal "
+      "scheduling." },
     { "heartbeat", "announce_leave", CONFIG_BOOL, "true", 0, 0,
       "On a clean stop, tell the observers, so that they do not report this "
       "host down." },
@@ -348,6 +353,8 @@ monitor_read_host_config(struct monitor *m)
     h->interval_us = (uint32_t) monitor_int(cfg, "heartbeat",
                                             "interval_ms") * 1000;
     h->dscp = (int) monitor_int(cfg, "heartbeat", "dscp");
+    h->realtime_priority = (int) monitor_int(cfg, "heartbeat",
+                                             "realtime_priority");
     h->announce_leave = announce_leave;
     h->destinations = m->send_to.items;
     h->destinations_length = m->send_to.length;

@@ -74,7 +74,7 @@ struct procwatch {
     struct vlog_rate_limit error_rl;
 };
 
-/* ---- parsing and matching -------------------------------------------------- */
+/* ---- parsing and matching ----------------------------------------------- */
 
 static bool
 procwatch_name_valid(const char *name, size_t length)
@@ -231,7 +231,7 @@ procwatch_match(const char *name, const char *comm, const char *cmdline,
     return false;
 }
 
-/* ---- /proc ----------------------------------------------------------------- */
+/* ---- /proc -------------------------------------------------------------- */
 
 /* Reads at most 'size' bytes of 'path'; the byte count or -errno. */
 static ssize_t
@@ -334,7 +334,7 @@ procwatch_read_pidfile(const char *path)
     return (pid_t) value;
 }
 
-/* ---- events ---------------------------------------------------------------- */
+/* ---- events ------------------------------------------------------------- */
 
 static void
 procwatch_emit(struct procwatch *pw, const struct procwatch_item *item,
@@ -403,7 +403,7 @@ procwatch_describe(bool have_status, int status, char *buf, size_t size)
     }
 }
 
-/* ---- instances ------------------------------------------------------------- */
+/* ---- instances ---------------------------------------------------------- */
 
 static void procwatch_on_exit(evutil_socket_t fd, short what, void *arg);
 
@@ -582,7 +582,7 @@ procwatch_scan(struct procwatch *pw, struct procwatch_item *only)
     closedir(dir);
 }
 
-/* ---- the proc connector ---------------------------------------------------- */
+/* ---- the proc connector ------------------------------------------------- */
 
 static void
 procwatch_on_proc_event(struct procwatch *pw, const struct proc_event *pe)
@@ -731,7 +731,7 @@ out:
     return ret;
 }
 
-/* ---- pidfiles -------------------------------------------------------------- */
+/* ---- pidfiles ----------------------------------------------------------- */
 
 static void
 procwatch_on_inotify(evutil_socket_t fd, short what, void *arg)
@@ -799,7 +799,7 @@ procwatch_watch_pidfiles(struct procwatch *pw)
     }
 }
 
-/* ---- a watched process exited ---------------------------------------------- */
+/* ---- a watched process exited ------------------------------------------- */
 
 static void
 procwatch_on_exit(evutil_socket_t fd, short what, void *arg)
@@ -852,7 +852,7 @@ procwatch_on_exit(evutil_socket_t fd, short what, void *arg)
     procwatch_emit(pw, item, false, pid, have_status, status);
 }
 
-/* ---- lifecycle ------------------------------------------------------------- */
+/* ---- lifecycle ---------------------------------------------------------- */
 
 static void
 procwatch_register_metrics(struct procwatch *pw, struct metrics_registry *reg)

@@ -134,7 +134,7 @@ capvec_from_json(const json_t *obj, const char *field, bool allow_negative,
 }
 
 json_t *
-capvec_to_json(const struct capvec *vec)
+capvec_to_json(const struct capvec *vec, bool all)
 {
     json_t *obj = json_object();
 
@@ -142,6 +142,9 @@ capvec_to_json(const struct capvec *vec)
         return NULL;
     }
     for (int k = 0; k < CAPVEC_KEY_COUNT; k++) {
+        if (!all && !vec->v[k]) {
+            continue;
+        }
         if (json_object_set_new(obj, capvec_names[k],
                                 json_integer((json_int_t) vec->v[k]))) {
             json_decref(obj);

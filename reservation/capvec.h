@@ -73,8 +73,9 @@ int capvec_from_json(const json_t *obj, const char *field,
                      bool allow_negative, struct capvec *out, char *err,
                      size_t err_size);
 
-/* A JSON object with every key (zeros included). New reference, NULL on
- * allocation failure. */
-json_t *capvec_to_json(const struct capvec *vec);
+/* A JSON object of the counts: every key with 'all', else only the
+ * non-zero ones (a missing key means 0, as in requests). New reference,
+ * NULL on allocation failure. */
+json_t *capvec_to_json(const struct capvec *vec, bool all);
 
 #endif

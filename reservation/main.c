@@ -107,6 +107,7 @@ struct reservation {
     struct daemon_signals *signals;
     struct metrics_registry *metrics;
     struct resv_db *db;
+    struct resv_db *write_db;
     struct resv_notify *notify;
     struct resv_engine *engine;
     struct httpd *httpd;
@@ -211,6 +212,16 @@ reservation_start(struct reservation *r)
         VLOG_ERR(MOD, "cannot open the database: %s", err);
         return ret;
     }
+    /* A file gets a second connection for the writer thread of the group
+     * commit; a private in-memory database cannot be shared, so its
+     * commits run on the loop. */
+    if (*database && strcmp(database, ":memory:")) {
+        ret = resv_db_open(database, true, &r->write_db, err, sizeof err);
+        if (ret) {
+            VLOG_ERR(MOD, "cannot open the database for writing: %s", err);
+            return ret;
+        }
+    }
 
     no.url = reservation_string(r, "notifier", "url");
     no.queue_size = (size_t) reservation_int(r, "notifier", "queue_size");
@@ -235,6 +246,7 @@ reservation_start(struct reservation *r)
 
     eo.base = r->base;
     eo.db = r->db;
+    eo.write_db = r->write_db;
     eo.metrics = r->metrics;
     eo.max_duration = reservation_int(r, "policy", "max_duration");
     eo.max_future_start = reservation_int(r, "policy", "max_future_start");
@@ -311,6 +323,7 @@ reservation_stop(struct reservation *r)
         reservation_drain(r);
     }
     resv_notify_free(r->notify);
+    resv_db_close(r->write_db);
     resv_db_close(r->db);
     daemon_signals_free(r->signals);
     metrics_registry_free(r->metrics);

@@ -36,8 +36,13 @@ struct resv_api_pending {
     struct evhttp_request *req;
     int code;
     json_t *body;
+    size_t prepared;           /* body bytes already in the output buffer */
     char location[96];
 };
+
+/* The largest reservation record written without jansson (three names of
+ * at most 255 bytes, escaped, and the rest); larger ones fall back. */
+#define RESV_API_RECORD_SIZE 2048
 
 static struct vlog_rate_limit resv_api_rl = VLOG_RATE_LIMIT_INIT(1, 5);
 
@@ -88,7 +93,7 @@ resv_api_error_body(int code, const struct resv_engine_error *err)
     }
     if (err->has_offer) {
         json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o}",
-                              "capacity", capvec_to_json(&err->largest),
+                              "capacity", capvec_to_json(&err->largest, true),
                               "start", resv_time_to_json(err->window_start),
                               "end", resv_time_to_json(err->window_end),
                               "earliest_start",
@@ -144,14 +149,22 @@ resv_api_done(int status, void *arg)
 
     if (status) {
         json_decref(p->body);
+        evbuffer_drain(evhttp_request_get_output_buffer(p->req),
+                       p->prepared);
         httpd_reply_error(p->req, 500, "the change could not be written to "
                           "the database and was undone");
     } else {
+        struct evkeyvalq *headers = evhttp_request_get_output_headers(p->req);
+
         if (p->location[0]) {
-            evhttp_add_header(evhttp_request_get_output_headers(p->req),
-                              "Location", p->location);
+            evhttp_add_header(headers, "Location", p->location);
         }
-        httpd_reply_json(p->req, p->code, p->body);
+        if (p->prepared) {
+            evhttp_add_header(headers, "Content-Type", "application/json");
+            evhttp_send_reply(p->req, p->code, NULL, NULL);
+        } else {
+            httpd_reply_json(p->req, p->code, p->body);
+        }
     }
     free(p);
 }
@@ -178,6 +191,25 @@ resv_api_pending_new(struct evhttp_request *req, int code, json_t *body,
     p->code = code;
     p->body = body;
     return p;
+}
+
+/* The answer of a pending write: a reservation record, written straight
+ * into the request's output buffer (a booking's answer costs no JSON
+ * values), with jansson for the rare record too large for that. */
+static void
+resv_api_pending_record(struct resv_api_pending *p,
+                        const struct resv_record *rec)
+{
+    char text[RESV_API_RECORD_SIZE];
+    int n = resv_record_format_json(rec, text, sizeof text);
+
+    if (n > 0 &&
+        !evbuffer_add(evhttp_request_get_output_buffer(p->req), text,
+                      (size_t) n)) {
+        p->prepared = (size_t) n;
+        return;
+    }
+    p->body = resv_record_to_json(rec);
 }
 
 static void
@@ -670,7 +702,7 @@ resv_api_reservations(struct evhttp_request *req,
                                              resv_record_to_json(&rec)));
         return;
     }
-    p->body = resv_record_to_json(&rec);
+    resv_api_pending_record(p, &rec);
     snprintf(p->location, sizeof p->location, "/v1/reservations/%s", rec.id);
     VLOG_DBG(MOD, "reservation %s booked in zone '%s'", rec.id, rec.zone);
 }
@@ -708,7 +740,17 @@ resv_api_reservation(struct evhttp_request *req,
                               id);
             return;
         }
-        httpd_reply_json(req, 200, resv_record_to_json(&rec));
+        {
+            char text[RESV_API_RECORD_SIZE];
+            int n = resv_record_format_json(&rec, text, sizeof text);
+
+            if (n > 0) {
+                httpd_reply_text(req, 200, "application/json", text,
+                                 (size_t) n);
+            } else {
+                httpd_reply_json(req, 200, resv_record_to_json(&rec));
+            }
+        }
         return;
     }
     if (method == EVHTTP_REQ_DELETE) {
@@ -750,7 +792,7 @@ resv_api_reservation(struct evhttp_request *req,
         resv_api_refuse(req, ret, &err);
         return;
     }
-    p->body = resv_record_to_json(&rec);
+    resv_api_pending_record(p, &rec);
 }
 
 /* ---- allocations ------------------------------------------------------- */
@@ -952,7 +994,7 @@ resv_api_capacity(struct evhttp_request *req,
         json_t *piece = json_pack("{s:o, s:o, s:o}",
                                   "start", resv_time_to_json(steps[i].start),
                                   "end", resv_time_to_json(steps[i].end),
-                                  "capacity", capvec_to_json(&steps[i].value));
+                                  "capacity", capvec_to_json(&steps[i].value, true));
 
         if (!piece || json_array_append_new(intervals, piece)) {
             json_decref(intervals);
@@ -965,7 +1007,7 @@ resv_api_capacity(struct evhttp_request *req,
             }
         }
     }
-    minimum = capvec_to_json(&min);
+    minimum = capvec_to_json(&min, true);
     body = intervals && minimum
                ? json_pack("{s:s, s:s, s:o, s:o, s:O, s:O, s:b, s:o}",
                            "zone", zone, "type", resv_index_view_name(view),

@@ -1,23 +1,32 @@
 /* resv_batch: group commit. Writes wait in a queue and go to SQLite
- * together, in one transaction per turn of the event loop, and each one
- * is acknowledged only once that transaction has committed.
+ * together, many per transaction, and each one is acknowledged only once
+ * its transaction has committed.
  *
  * The owner (resv_engine.c) changes its in-memory state first (so a
- * request handled next, in the same turn, already sees the capacity
- * taken), then queues an op describing the write. resv_batch_add()
- * schedules one flush on the loop (event_active), which runs after the
- * requests already read in this turn: BEGIN, every op's write(), COMMIT
- * (one fsync with synchronous=FULL), then every op's finish(op, 0), in
- * order. If any write or the COMMIT fails, the transaction is rolled
- * back, every op's undo() runs in reverse order (restoring the memory
- * state), then every finish(op, -EIO). One transaction takes at most
- * 'max_ops' ops; a flush commits as many transactions as the queue
- * needs, including ops queued by finish() callbacks meanwhile.
+ * request handled next already sees the capacity taken), then queues an
+ * op describing the write. resv_batch_add() schedules a dispatch on the
+ * loop (event_active), which runs after the requests already read in this
+ * turn: up to 'max_ops' queued ops become one transaction -- BEGIN, every
+ * op's write(), COMMIT (one fsync with synchronous=FULL) -- then every
+ * op's finish(op, 0) runs on the loop, in order. If a write or the COMMIT
+ * fails, the transaction is rolled back, undo() runs on the loop for
+ * every op of it and every op queued after it, newest first (they were
+ * applied on top of it), then finish(op, -EIO) for all of them.
  *
- * Single-threaded: use it from the loop it was made with. */
+ * With a writer connection of its own (resv_batch_new() 'writer'), the
+ * transactions run on a writer thread: while one commits (mostly waiting
+ * for the disk), the loop keeps serving requests and queueing the next
+ * batch, which goes as soon as the previous one is done. One transaction
+ * is in flight at a time, so commits stay in order. write() runs on the
+ * writer thread and must only read the op's own data; undo() and finish()
+ * run on the loop. Without a writer connection (or without a loop), the
+ * transaction runs on the loop itself.
+ *
+ * Single-threaded API: call it from the loop it was made with. */
 #ifndef VIGIL_RESERVATION_RESV_BATCH_H
 #define VIGIL_RESERVATION_RESV_BATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,30 +50,40 @@ struct resv_batch_op {
     struct resv_batch_op *next;
 };
 
-/* NULL on failure. 'base' NULL: no automatic flush (resv_batch_flush()
- * by hand, for tests). 'db' stays owned by the caller. 'metrics' may be NULL
- * (else vigil_reservation_commits_total, _commit_failures_total,
- * _commit_ops and _commit_latency_seconds are registered). */
-struct resv_batch *resv_batch_new(struct event_base *base,
-                                  struct resv_db *db, size_t max_ops,
-                                  struct metrics_registry *metrics);
+struct resv_batch_options {
+    struct event_base *base;       /* NULL: no automatic dispatch
+                                    * (resv_batch_flush() by hand, tests) */
+    struct resv_db *db;            /* used on the loop when no writer */
+    struct resv_db *writer;        /* NULL: no writer thread; else a
+                                    * connection only the thread uses */
+    size_t max_ops;                /* ops per transaction, >= 1 */
+    struct metrics_registry *metrics;   /* may be NULL (else
+                                    * vigil_reservation_commits_total,
+                                    * _commit_failures_total, _commit_ops,
+                                    * _commit_latency_seconds) */
+};
 
-/* Frees the batch; ops still queued are flushed first. Accepts NULL. */
+/* NULL on failure. The connections stay owned by the caller and must
+ * outlive the batch. */
+struct resv_batch *resv_batch_new(const struct resv_batch_options *o);
+
+/* Flushes what is queued, stops the writer thread and frees the batch.
+ * Accepts NULL. */
 void resv_batch_free(struct resv_batch *batch);
 
 /* Queues 'op' (owned by the batch until its finish()) and schedules a
- * flush. */
+ * dispatch. */
 void resv_batch_add(struct resv_batch *batch, struct resv_batch_op *op);
 
-/* Flushes everything queued now. 0, or -EIO when some transaction
- * failed (its ops were undone and finished with -EIO). */
+/* Commits everything queued now and waits for it (finish() callbacks
+ * included). 0, or -EIO when some transaction failed. */
 int resv_batch_flush(struct resv_batch *batch);
 
 /* The database's message for the last failed transaction ("" when none
  * failed yet). */
 const char *resv_batch_last_error(const struct resv_batch *batch);
 
-/* Ops queued and not yet finished. */
+/* Ops queued or in flight, not yet finished. */
 size_t resv_batch_pending(const struct resv_batch *batch);
 
 #endif

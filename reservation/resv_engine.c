@@ -93,6 +93,8 @@ struct resv_engine {
     struct metrics_counter *c_bookings, *c_conflicts, *c_updates;
     struct metrics_counter *c_events[RESV_EVENT_COUNT];
     struct metrics_histogram *h_check;
+    struct resv_op *spare_ops;
+    size_t spare_count;
 };
 
 enum resv_op_kind {
@@ -127,9 +129,16 @@ struct resv_op {
     struct capvec released;
     struct resv_saved saved;            /* RESV_CHANGE: before */
     struct resv_record row;             /* reservation row to write */
-    struct resv_pool_record pool_row;
-    struct resv_alloc_record alloc_row;
+    union {
+        struct resv_pool_record pool_row;
+        struct resv_alloc_record alloc_row;
+    };
+    struct resv_op *next_free;          /* in the engine's spare ops */
 };
+
+/* Spare ops kept for reuse: a booking then allocates nothing large, which
+ * spares malloc the consolidations that large blocks trigger. */
+#define RESV_ENGINE_SPARE_OPS 4096
 
 static const double resv_engine_check_bounds[] = {
     1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2,
@@ -475,7 +484,7 @@ resv_op_write(struct resv_batch_op *base, struct resv_db *db)
     case RESV_OP_POOL_CREATE:
         return resv_db_put_pool(db, &op->pool_row);
     case RESV_OP_POOL_DELETE:
-        return resv_db_delete_pool(db, op->pool->id);
+        return resv_db_delete_pool(db, op->pool_row.id);
     case RESV_OP_RESV_CREATE:
     case RESV_OP_RESV_CHANGE:
         return resv_db_put_reservation(db, &op->row);
@@ -488,7 +497,7 @@ resv_op_write(struct resv_batch_op *base, struct resv_db *db)
                        (op->resv && resv_db_put_reservation(db, &op->row))
                    ? -EIO : 0;
     case RESV_OP_ALLOC_DELETE:
-        return resv_db_delete_allocation(db, op->alloc->id) ||
+        return resv_db_delete_allocation(db, op->alloc_row.id) ||
                        (op->resv && resv_db_put_reservation(db, &op->row))
                    ? -EIO : 0;
     }
@@ -638,6 +647,22 @@ resv_op_undo(struct resv_batch_op *base)
     }
 }
 
+/* Frees an op, or keeps it for reuse. */
+static void
+resv_op_release(struct resv_engine *e, struct resv_op *op)
+{
+    if (!op) {
+        return;
+    }
+    if (e->spare_count < RESV_ENGINE_SPARE_OPS) {
+        op->next_free = e->spare_ops;
+        e->spare_ops = op;
+        e->spare_count++;
+        return;
+    }
+    free(op);
+}
+
 static void
 resv_op_finish(struct resv_batch_op *base, int status)
 {
@@ -691,7 +716,7 @@ resv_op_finish(struct resv_batch_op *base, int status)
         resv_engine_resv_free(e, op->resv);
     }
     resv_engine_update_gauges(e);
-    free(op);
+    resv_op_release(e, op);
 }
 
 static const struct resv_batch_op_class resv_op_class = {
@@ -704,10 +729,17 @@ static struct resv_op *
 resv_op_new(struct resv_engine *e, enum resv_op_kind kind,
             resv_engine_done_fn *done, void *arg)
 {
-    struct resv_op *op = calloc(1, sizeof *op);
+    struct resv_op *op = e->spare_ops;
 
-    if (!op) {
-        return NULL;
+    if (op) {
+        e->spare_ops = op->next_free;
+        e->spare_count--;
+        memset(op, 0, sizeof *op);
+    } else {
+        op = calloc(1, sizeof *op);
+        if (!op) {
+            return NULL;
+        }
     }
     op->base.class = &resv_op_class;
     op->kind = kind;
@@ -948,7 +980,7 @@ fail:
         resv_engine_fail(err, "out of memory");
     }
     resv_engine_pool_free(p);
-    free(op);
+    resv_op_release(e, op);
     return ret;
 }
 
@@ -978,7 +1010,7 @@ resv_engine_pool_delete(struct resv_engine *e, const char *id, bool force,
     ret = resv_index_apply(&p->zone->index, RESV_INDEX_SUPPLY, p->start,
                            p->end, &p->capacity, -1);
     if (ret) {
-        free(op);
+        resv_op_release(e, op);
         resv_engine_fail(err, "out of memory");
         return ret;
     }
@@ -989,7 +1021,7 @@ resv_engine_pool_delete(struct resv_engine *e, const char *id, bool force,
         resv_engine_must(resv_index_apply(&p->zone->index, RESV_INDEX_SUPPLY,
                                           p->start, p->end, &p->capacity, 1),
                          "undo a pool deletion");
-        free(op);
+        resv_op_release(e, op);
         resv_engine_fail(err, "capacity.%s: deleting the pool would leave "
                          "bookings %" PRId64 " over capacity from %s to %s; "
                          "add ?force=true to delete it anyway",
@@ -1006,6 +1038,7 @@ resv_engine_pool_delete(struct resv_engine *e, const char *id, bool force,
     p->linked = false;
     p->zone->pools--;
     op->pool = p;
+    resv_engine_pool_snapshot(p, &op->pool_row);
     resv_op_queue(e, op);
     return 0;
 }
@@ -1185,7 +1218,7 @@ resv_engine_reserve(struct resv_engine *e,
 fail:
     resv_engine_fail(err, "out of memory");
     resv_engine_resv_free(e, r);
-    free(op);
+    resv_op_release(e, op);
     return ret;
 }
 
@@ -1296,7 +1329,7 @@ resv_engine_update(struct resv_engine *e, const char *id,
         resv_engine_conflict(e, r->zone, start, end, &capacity, &c, now,
                              err);
         free(name);
-        free(op);
+        resv_op_release(e, op);
         return -EBUSY;
     }
     resv_engine_save(r, &op->saved);
@@ -1320,7 +1353,7 @@ resv_engine_update(struct resv_engine *e, const char *id,
         resv_engine_must(resv_engine_hold(r, 1), "restore after a failed "
                          "update");
         free(name);
-        free(op);
+        resv_op_release(e, op);
         resv_engine_fail(err, "out of memory");
         return ret;
     }
@@ -1416,7 +1449,7 @@ resv_engine_transition(struct resv_engine *e, struct resv_reservation *r,
             r->capacity = op->saved.capacity;
             r->expired = false;
             resv_engine_must(resv_engine_hold(r, 1), "restore at expiry");
-            free(op);
+            resv_op_release(e, op);
             return ret;
         }
     }
@@ -1632,7 +1665,7 @@ resv_engine_allocate(struct resv_engine *e,
 fail:
     resv_engine_fail(err, "out of memory");
     resv_engine_alloc_free(a);
-    free(op);
+    resv_op_release(e, op);
     return ret;
 }
 
@@ -1660,9 +1693,10 @@ resv_engine_release(struct resv_engine *e, const char *id,
     }
     op->alloc = a;
     op->resv = a->reservation;
+    resv_engine_alloc_snapshot(a, &op->alloc_row);
     ret = resv_engine_alloc_attach(a, -1);
     if (ret) {
-        free(op);
+        resv_op_release(e, op);
         resv_engine_fail(err, "out of memory");
         return ret;
     }
@@ -2114,7 +2148,13 @@ resv_engine_new(const struct resv_engine_options *o,
     idmap_init(&e->allocations, offsetof(struct resv_allocation, id));
     idmap_init(&e->projects, offsetof(struct resv_project, name));
     resv_engine_register_metrics(e);
-    e->batch = resv_batch_new(o->base, o->db, o->batch_max_ops, o->metrics);
+    e->batch = resv_batch_new(&(struct resv_batch_options) {
+        .base = o->base,
+        .db = o->db,
+        .writer = o->write_db,
+        .max_ops = o->batch_max_ops,
+        .metrics = o->metrics,
+    });
     e->lifecycle = resv_lifecycle_new(o->base, o->lifecycle_max_per_turn,
                                       resv_engine_fire, e);
     if (!e->batch || !e->lifecycle) {
@@ -2169,6 +2209,12 @@ resv_engine_free(struct resv_engine *e)
     while ((z = idmap_next(&e->zones, &cursor))) {
         resv_index_clear(&z->index);
         free(z);
+    }
+    while (e->spare_ops) {
+        struct resv_op *next = e->spare_ops->next_free;
+
+        free(e->spare_ops);
+        e->spare_ops = next;
     }
     idmap_clear(&e->allocations);
     idmap_clear(&e->reservations);

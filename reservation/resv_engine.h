@@ -77,7 +77,11 @@ typedef void resv_engine_done_fn(int status, void *arg);
 struct resv_engine_options {
     struct event_base *base;       /* NULL: no timers (tests drive
                                     * resv_engine_flush/_run by hand) */
-    struct resv_db *db;            /* required; owned by the caller */
+    struct resv_db *db;            /* required; owned by the caller: the
+                                    * loop's connection (loads, reads) */
+    struct resv_db *write_db;      /* may be NULL; else a second
+                                    * connection to the same file, for
+                                    * the writer thread (with 'base') */
     struct metrics_registry *metrics;   /* may be NULL */
     int64_t max_duration;          /* seconds a reservation may last */
     int64_t max_future_start;      /* how far ahead a start may be */

@@ -5,7 +5,9 @@
  * A reservation moves pending -> active -> ended, or to expired (nothing
  * allocated when its expiry passed) or cancelled (DELETE) on the way;
  * only pending and active reservations hold capacity. Strings are bounded
- * by RESV_NAME_SIZE; ids are UUIDs. Pure functions, thread-safe. */
+ * by RESV_NAME_SIZE; ids are UUIDs. On the wire a record's capacity
+ * vectors list their non-zero counts (a missing key is 0). Pure
+ * functions, thread-safe. */
 #ifndef VIGIL_RESERVATION_RESV_RECORD_H
 #define VIGIL_RESERVATION_RESV_RECORD_H
 
@@ -73,6 +75,13 @@ bool resv_status_is_live(enum resv_status status);
 json_t *resv_record_to_json(const struct resv_record *r);
 json_t *resv_pool_record_to_json(const struct resv_pool_record *p);
 json_t *resv_alloc_record_to_json(const struct resv_alloc_record *a);
+
+/* Writes resv_record_to_json(r) as compact JSON text into 'buf' of
+ * 'size' bytes, without building JSON values (the answer to every
+ * booking). Returns the length written (NUL not counted), or -E2BIG when
+ * 'buf' is too small. */
+int resv_record_format_json(const struct resv_record *r, char *buf,
+                            size_t size);
 
 /* A new id: a UUID version 7 (RFC 9562), i.e. the current Unix time in
  * milliseconds in its first 48 bits and random bits after, so that ids

@@ -178,11 +178,22 @@ resv_time_from_json(const json_t *value, int64_t *out)
     return -EINVAL;
 }
 
+/* Writes 'v' (>= 0) as exactly 'n' decimal digits at 'p'. */
+static char *
+resv_time_put(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char) ('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
 char *
 resv_time_format(int64_t t, char *buf, size_t size)
 {
     int64_t days, secs, year;
-    char text[96];
+    char text[RESV_TIME_SIZE], *p = text;
     int mon, day;
 
     if (t < RESV_TIME_MIN) {
@@ -193,12 +204,27 @@ resv_time_format(int64_t t, char *buf, size_t size)
     days = t / 86400;
     secs = t % 86400;
     resv_time_civil_from_days(days, &year, &mon, &day);
-    /* Formatted in a buffer the compiler can see is large enough for any
-     * int, then copied: the values are in range anyway. */
-    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-             (int) year, mon, day, (int) (secs / 3600),
-             (int) (secs / 60 % 60), (int) (secs % 60));
-    snprintf(buf, size, "%s", text);
+    /* By hand: this runs several times for every answer. */
+    p = resv_time_put(p, year, 4);
+    *p++ = '-';
+    p = resv_time_put(p, mon, 2);
+    *p++ = '-';
+    p = resv_time_put(p, day, 2);
+    *p++ = 'T';
+    p = resv_time_put(p, secs / 3600, 2);
+    *p++ = ':';
+    p = resv_time_put(p, secs / 60 % 60, 2);
+    *p++ = ':';
+    p = resv_time_put(p, secs % 60, 2);
+    *p++ = 'Z';
+    *p = '\0';
+    if (size) {
+        size_t n = (size_t) (p - text) < size - 1 ? (size_t) (p - text)
+                                                  : size - 1;
+
+        memcpy(buf, text, n);
+        buf[n] = '\0';
+    }
     return buf;
 }
 

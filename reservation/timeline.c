@@ -16,12 +16,15 @@
 #include <string.h>
 
 struct timeline_node {
-    /* What a search reads on its way down comes first, so that passing a
-     * node costs one or two cache lines and never touches its entries. */
-    struct timeline_node *left, *right;
+    /* Nodes are cache-line aligned, and what a search reads when it
+     * passes or skips a whole subtree is in the first line; the chunk's
+     * own fields are in the second, its entries elsewhere. */
+    _Alignas(64) struct timeline_node *left;
+    struct timeline_node *right;
     int64_t first, last;           /* subtree's first and last time */
     int64_t sum, max, min;         /* over the subtree */
-    int64_t chunk_first, chunk_last;
+    int64_t chunk_first;
+    int64_t chunk_last;
     int64_t chunk_sum, chunk_max, chunk_min;
     struct timeline_entry *entries;
     uint32_t length, capacity;
@@ -188,11 +191,13 @@ timeline_node_free(struct timeline_node *n)
 static struct timeline_node *
 timeline_node_new(struct timeline *t, uint32_t capacity)
 {
-    struct timeline_node *n = calloc(1, sizeof *n);
+    struct timeline_node *n = aligned_alloc(_Alignof(struct timeline_node),
+                                            sizeof *n);
 
     if (!n) {
         return NULL;
     }
+    memset(n, 0, sizeof *n);
     n->entries = malloc(capacity * sizeof *n->entries);
     if (!n->entries) {
         free(n);
@@ -524,14 +529,25 @@ timeline_scan(const struct timeline_node *n, struct timeline_scan *s)
         s->acc += n->sum;
         return false;
     }
-    if (n->first >= s->lo && n->last < s->hi) {
-        if (timeline_scan_begin(s, n->first)) {
-            return true;
+    /* No value anywhere in this subtree crosses the threshold: neither
+     * does any inside the window, wherever the window cuts it. Only the
+     * value at 'lo' when the window starts before the subtree is not one
+     * of its prefixes, and is looked at first. This skip at the root
+     * answers a zone with room everywhere in O(1). */
+    if (!timeline_scan_hit(s, s->acc + (s->above ? n->max : n->min))) {
+        if (n->first >= s->lo) {
+            if (timeline_scan_begin(s, n->first)) {
+                return true;
+            }
+        } else {
+            s->started = true;
         }
-        if (!timeline_scan_hit(s, s->acc + (s->above ? n->max : n->min))) {
-            s->acc += n->sum;
-            return false;
-        }
+        s->acc += n->sum;
+        return false;
+    }
+    if (n->first >= s->lo && n->last < s->hi &&
+        timeline_scan_begin(s, n->first)) {
+        return true;
     }
     if (timeline_scan(n->left, s)) {
         return true;
@@ -541,10 +557,16 @@ timeline_scan(const struct timeline_node *n, struct timeline_scan *s)
     }
     if (n->chunk_last < s->lo) {
         s->acc += n->chunk_sum;
-    } else if (n->chunk_first >= s->lo && n->chunk_last < s->hi &&
-               s->started &&
-               !timeline_scan_hit(s, s->acc + (s->above ? n->chunk_max
-                                                        : n->chunk_min))) {
+    } else if (!timeline_scan_hit(s, s->acc + (s->above ? n->chunk_max
+                                                         : n->chunk_min))) {
+        /* As for subtrees: nothing in this chunk crosses. */
+        if (n->chunk_first >= s->lo) {
+            if (timeline_scan_begin(s, n->chunk_first)) {
+                return true;
+            }
+        } else {
+            s->started = true;
+        }
         s->acc += n->chunk_sum;
     } else {
         for (uint32_t i = 0; i < n->length; i++) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -27,14 +28,69 @@
 #define NEIGH_RETRANS_NS INT64_C(1000000000)
 #define NEIGH_PROBES 3
 #define POOL_CACHE 256
+#define HUGE_PAGE (2u << 20)
+#define RT_SLACK 4096           /* snapshots replaced but not yet freed */
 
+/* Under AddressSanitizer, a freed snapshot is poisoned so that a worker
+ * touching one after its grace period is reported, as with malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UPF_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UPF_ASAN 1
+#endif
+#endif
+#ifdef UPF_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void) (p), (void) (n))
+#define UNPOISON(p, n) ((void) (p), (void) (n))
+#endif
+
+/* The snapshots (struct upf_pdr_rt) live in one region of their own,
+ * backed by transparent huge pages where the kernel allows it: workers
+ * reach 100,000s of them at random, and with 4 KiB pages nearly every
+ * access would also miss the TLB. Fixed-size objects, a free list, the
+ * main lcore only. */
+struct upf_rt_slab {
+    uint8_t *map;               /* what mmap() returned */
+    size_t map_size;
+    uint8_t *base;              /* 2 MiB aligned */
+    size_t object_size;
+    uint32_t capacity;
+    uint32_t used;              /* objects ever handed out */
+    void *free_head;            /* freed objects, oldest first: reuse */
+    void *free_tail;            /* is as late as can be (and ASan sees a
+                                 * late access as one to freed memory) */
+};
 struct upf_dp_side {
     struct upf_dp *dp;
     enum upf_side side;
 };
 
+/* With --no-huge the EAL's memory is 4 KiB pages (with Debian's DPDK a
+ * memfd, i.e. shmem, which gets no transparent huge pages unless the
+ * kernel's shmem_enabled allows it). The session tables and the mbufs,
+ * which workers touch at random for every packet, then go to an external
+ * heap on anonymous memory advised for transparent huge pages. */
+struct upf_heap {
+    uint8_t *map;
+    size_t map_size;
+    uint8_t *base;              /* 2 MiB aligned */
+    size_t size;
+    bool created;
+    bool added;
+};
+
+#define HEAP_NAME "upf_thp"
+
 struct upf_dp {
     struct upf_dp_conf conf;
+    struct upf_heap heap;
+    int socket;                 /* for the tables and the pool */
+    struct upf_rt_slab slab;
     struct rte_mempool *pool;
     struct rte_rcu_qsbr *qsv;
     struct upf_table *uplink;
@@ -57,6 +113,80 @@ dp_xmit(void *arg, struct rte_mbuf *m)
 
     upf_mbuf_priv(m)->side = (uint8_t) s->side;
     return upf_worker_inject(s->dp->workers[0], m);
+}
+
+static int
+slab_init(struct upf_rt_slab *slab, size_t object_size, uint32_t capacity)
+{
+    size_t size = RTE_ALIGN((size_t) capacity * object_size, HUGE_PAGE);
+
+    slab->map_size = size + HUGE_PAGE;
+    slab->map = mmap(NULL, slab->map_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (slab->map == MAP_FAILED) {
+        slab->map = NULL;
+        return -ENOMEM;
+    }
+    slab->base = (uint8_t *) RTE_ALIGN((uintptr_t) slab->map, HUGE_PAGE);
+    /* Best effort: without THP the region is simply 4 KiB pages. */
+    madvise(slab->base, size, MADV_HUGEPAGE);
+    slab->object_size = object_size;
+    slab->capacity = capacity;
+    POISON(slab->base, size);
+    return 0;
+}
+
+static void
+slab_destroy(struct upf_rt_slab *slab)
+{
+    if (slab->map) {
+        UNPOISON(slab->base, (size_t) slab->capacity * slab->object_size);
+        munmap(slab->map, slab->map_size);
+    }
+}
+
+/* Sets up the external heap (see struct upf_heap) of 'size' bytes; on
+ * any failure the default heap is used (returns its socket). */
+static int
+heap_init(struct upf_heap *heap, size_t size)
+{
+    int socket;
+
+    heap->size = RTE_ALIGN(size, HUGE_PAGE);
+    heap->map_size = heap->size + HUGE_PAGE;
+    heap->map = mmap(NULL, heap->map_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (heap->map == MAP_FAILED) {
+        heap->map = NULL;
+        return (int) rte_socket_id();
+    }
+    heap->base = (uint8_t *) RTE_ALIGN((uintptr_t) heap->map, HUGE_PAGE);
+    madvise(heap->base, heap->size, MADV_HUGEPAGE);
+    if (rte_malloc_heap_create(HEAP_NAME)) {
+        return (int) rte_socket_id();
+    }
+    heap->created = true;
+    if (rte_malloc_heap_memory_add(HEAP_NAME, heap->base, heap->size, NULL,
+                                   0, 4096)) {
+        return (int) rte_socket_id();
+    }
+    heap->added = true;
+    socket = rte_malloc_heap_get_socket(HEAP_NAME);
+    return socket < 0 ? (int) rte_socket_id() : socket;
+}
+
+static void
+heap_destroy(struct upf_heap *heap)
+{
+    if (heap->added) {
+        rte_malloc_heap_memory_remove(HEAP_NAME, heap->base, heap->size);
+    }
+    if (heap->created) {
+        rte_malloc_heap_destroy(HEAP_NAME);
+    }
+    if (heap->map) {
+        munmap(heap->map, heap->map_size);
+    }
 }
 
 static uint32_t
@@ -178,6 +308,14 @@ upf_dp_new(const struct upf_dp_conf *conf, int *error, char *why,
         goto out;
     }
     dp->conf = *conf;
+    dp->socket = (int) rte_socket_id();
+    if (!rte_eal_has_hugepages()) {
+        /* Two session tables of max_pdrs, the mbufs, and room. */
+        dp->socket = heap_init(&dp->heap,
+                               ((size_t) 64 << 20)
+                               + (size_t) conf->max_pdrs * 2 * 128
+                               + (size_t) conf->mbufs * 2560);
+    }
     RTE_LCORE_FOREACH_WORKER(lcore) {
         if (dp->workers_length == UPF_MAX_WORKERS) {
             snprintf(why, why_size, "at most %d worker lcores",
@@ -193,11 +331,20 @@ upf_dp_new(const struct upf_dp_conf *conf, int *error, char *why,
         ret = -EINVAL;
         goto out;
     }
+    if (slab_init(&dp->slab,
+                  RTE_ALIGN(sizeof(struct upf_pdr_rt)
+                            + sizeof(struct upf_pdr_counter_slot)
+                              * dp->workers_length, RTE_CACHE_LINE_SIZE),
+                  conf->max_pdrs + RT_SLACK)) {
+        snprintf(why, why_size, "no memory for %u PDR snapshots",
+                 conf->max_pdrs);
+        goto out;
+    }
     dp->pool = rte_pktmbuf_pool_create(
         "upf_mbufs", conf->mbufs, POOL_CACHE,
         (uint16_t) RTE_ALIGN(sizeof(struct upf_mbuf_priv),
                              RTE_MBUF_PRIV_ALIGN),
-        RTE_MBUF_DEFAULT_BUF_SIZE, (int) rte_socket_id());
+        RTE_MBUF_DEFAULT_BUF_SIZE, dp->socket);
     if (!dp->pool) {
         snprintf(why, why_size, "mbuf pool of %u: %s (give the EAL more "
                  "memory with -m)", conf->mbufs, rte_strerror(rte_errno));
@@ -209,10 +356,11 @@ upf_dp_new(const struct upf_dp_conf *conf, int *error, char *why,
         snprintf(why, why_size, "RCU QSBR variable");
         goto out;
     }
-    dp->uplink = upf_table_new("upf_uplink", conf->max_pdrs, dp->qsv, &ret);
+    dp->uplink = upf_table_new("upf_uplink", conf->max_pdrs, dp->qsv,
+                               dp->socket, &ret);
     if (dp->uplink) {
         dp->downlink = upf_table_new("upf_downlink", conf->max_pdrs, dp->qsv,
-                                     &ret);
+                                     dp->socket, &ret);
     }
     if (!dp->downlink) {
         snprintf(why, why_size, "session tables of %u entries: %s (give the "
@@ -257,6 +405,8 @@ upf_dp_free(struct upf_dp *dp)
     upf_table_free(dp->downlink);
     rte_free(dp->qsv);
     rte_mempool_free(dp->pool);
+    heap_destroy(&dp->heap);
+    slab_destroy(&dp->slab);
     free(dp);
 }
 
@@ -309,6 +459,18 @@ upf_dp_synchronize(struct upf_dp *dp)
     rte_rcu_qsbr_synchronize(dp->qsv, RTE_QSBR_THRID_INVALID);
 }
 
+struct upf_worker *
+upf_dp_worker(struct upf_dp *dp, unsigned int i)
+{
+    return i < dp->workers_length ? dp->workers[i] : NULL;
+}
+
+struct rte_rcu_qsbr *
+upf_dp_rcu(struct upf_dp *dp)
+{
+    return dp->qsv;
+}
+
 struct upf_table *
 upf_dp_uplink(struct upf_dp *dp)
 {
@@ -339,33 +501,55 @@ upf_dp_pool(struct upf_dp *dp)
     return dp->pool;
 }
 
-struct upf_pdr_counter_slot *
-upf_dp_counters_new(const struct upf_dp *dp)
+struct upf_pdr_rt *
+upf_dp_rt_new(struct upf_dp *dp)
 {
-    size_t size = sizeof(struct upf_pdr_counter_slot) * dp->workers_length;
-    struct upf_pdr_counter_slot *c = aligned_alloc(RTE_CACHE_LINE_SIZE,
-                                                   size);
+    struct upf_rt_slab *slab = &dp->slab;
+    void *rt;
 
-    if (c) {
-        memset(c, 0, size);
+    if (slab->used < slab->capacity) {
+        rt = slab->base + (size_t) slab->used++ * slab->object_size;
+        UNPOISON(rt, slab->object_size);
+    } else if (slab->free_head) {
+        rt = slab->free_head;
+        UNPOISON(rt, slab->object_size);
+        slab->free_head = *(void **) rt;
+        if (!slab->free_head) {
+            slab->free_tail = NULL;
+        }
+    } else {
+        return NULL;
     }
-    return c;
+    memset(rt, 0, slab->object_size);
+    return rt;
 }
 
 void
-upf_dp_counters_free(struct upf_pdr_counter_slot *counters)
+upf_dp_rt_free(struct upf_dp *dp, struct upf_pdr_rt *rt)
 {
-    free(counters);
+    struct upf_rt_slab *slab = &dp->slab;
+
+    if (!rt) {
+        return;
+    }
+    *(void **) rt = NULL;
+    if (slab->free_tail) {
+        UNPOISON(slab->free_tail, sizeof(void *));
+        *(void **) slab->free_tail = rt;
+        POISON(slab->free_tail, sizeof(void *));
+    } else {
+        slab->free_head = rt;
+    }
+    slab->free_tail = rt;
+    POISON(rt, slab->object_size);
 }
 
 void
-upf_dp_counters_sum(const struct upf_dp *dp,
-                    const struct upf_pdr_counter_slot *counters,
-                    struct upf_pdr_counter_slot *sum)
+upf_dp_rt_counters(const struct upf_dp *dp, const struct upf_pdr_rt *rt,
+                   struct upf_pdr_counter_slot *sum)
 {
-    memset(sum, 0, sizeof *sum);
     for (unsigned int i = 0; i < dp->workers_length; i++) {
-        const struct upf_pdr_counter_slot *s = &counters[i];
+        const struct upf_pdr_counter_slot *s = &rt->counters[i];
 
         sum->packets += upf_ctr_read(&s->packets);
         sum->bytes += upf_ctr_read(&s->bytes);

@@ -127,7 +127,13 @@ struct upf_meter {
 #define UPF_RT_UE_CHECK 0x10    /* uplink source must be 'ue_ipv4' */
 #define UPF_RT_GATE_CLOSED 0x20 /* a QER gate is closed for this direction */
 
-/* One PDR as the workers see it: immutable once published in a table. */
+/* One PDR as the workers see it: immutable once published in a table,
+ * except its counters. The first cache line holds what every packet
+ * needs, the second the outer headers (downlink), then one counter line
+ * per worker: all at fixed offsets from the snapshot's address, so that a
+ * worker prefetches them together right after the lookup. A snapshot's
+ * counters start at zero; when the control plane replaces it, it adds the
+ * old snapshot's final counts to the PDR's totals (upf_session). */
 struct upf_pdr_rt {
     uint16_t flags;             /* UPF_RT_* */
     uint8_t out_side;           /* enum upf_side forwarded packets go to */
@@ -136,10 +142,9 @@ struct upf_pdr_rt {
     uint32_t ue_ipv4;           /* UPF_RT_UE_CHECK */
     uint32_t peer_ipv4;         /* UPF_RT_ENCAP: the tunnel's far end */
     uint64_t seid;              /* the UPF's SEID of the session */
-    struct upf_pdr_counter_slot *counters;  /* one per worker, owned by
-                                             * the session */
     struct upf_meter *meters[UPF_MAX_PDR_METERS];  /* owned by QERs */
-    struct upf_pkt_encap encap; /* UPF_RT_ENCAP */
+    struct upf_pkt_encap encap __rte_cache_aligned;    /* UPF_RT_ENCAP */
+    struct upf_pdr_counter_slot counters[];    /* one per worker */
 };
 
 /* One side's addressing. */
@@ -205,6 +210,14 @@ int upf_dp_add_neighbour(struct upf_dp *dp, enum upf_side side,
  * worker holds a pointer read from a table before the call. */
 void upf_dp_synchronize(struct upf_dp *dp);
 
+/* Worker 'i' (0..upf_dp_workers()-1), for tests and the benchmark,
+ * which drive upf_worker_poll() themselves while the workers are not
+ * launched. */
+struct upf_worker *upf_dp_worker(struct upf_dp *dp, unsigned int i);
+
+/* The RCU QSBR variable the workers report to (thread id = lcore id). */
+struct rte_rcu_qsbr *upf_dp_rcu(struct upf_dp *dp);
+
 /* Accessors for the control plane. */
 struct upf_table *upf_dp_uplink(struct upf_dp *dp);    /* by TEID */
 struct upf_table *upf_dp_downlink(struct upf_dp *dp);  /* by UE IPv4 */
@@ -213,15 +226,16 @@ const struct upf_iface *upf_dp_iface(const struct upf_dp *dp,
 unsigned int upf_dp_workers(const struct upf_dp *dp);
 struct rte_mempool *upf_dp_pool(struct upf_dp *dp);
 
-/* Zeroed PDR counters: an array of one cache-line-aligned slot per
- * worker, or NULL. Free with upf_dp_counters_free() (accepts NULL). */
-struct upf_pdr_counter_slot *upf_dp_counters_new(const struct upf_dp *dp);
-void upf_dp_counters_free(struct upf_pdr_counter_slot *counters);
+/* A zeroed snapshot with one counter slot per worker, cache-line
+ * aligned, or NULL when max_pdrs (plus some slack for snapshots awaiting
+ * their grace period) are in use. Give it back with upf_dp_rt_free()
+ * (accepts NULL) once no worker can see it. Main lcore only. */
+struct upf_pdr_rt *upf_dp_rt_new(struct upf_dp *dp);
+void upf_dp_rt_free(struct upf_dp *dp, struct upf_pdr_rt *rt);
 
-/* Sums the per-worker 'counters' into '*sum'. */
-void upf_dp_counters_sum(const struct upf_dp *dp,
-                         const struct upf_pdr_counter_slot *counters,
-                         struct upf_pdr_counter_slot *sum);
+/* Adds the counters of every worker in 'rt' to '*sum'. */
+void upf_dp_rt_counters(const struct upf_dp *dp, const struct upf_pdr_rt *rt,
+                        struct upf_pdr_counter_slot *sum);
 
 /* An MBR meter of 'rate_kbps' (kbit/s, > 0) with one trTCM per worker,
  * committed and peak rates equal, bursts of 'burst_ms' at that rate (at

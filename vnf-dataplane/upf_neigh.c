@@ -24,6 +24,7 @@ struct upf_neigh_table {
     struct upf_neigh *live;         /* list head */
     struct upf_neigh *retired;
     uint32_t count;                 /* live entries */
+    uint64_t generation;            /* bumped on each removal */
     struct upf_neigh_stats stats;
 };
 
@@ -140,6 +141,12 @@ upf_neigh_free(struct upf_neigh_table *t)
     free(t);
 }
 
+uint64_t
+upf_neigh_generation(const struct upf_neigh_table *t)
+{
+    return __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
+}
+
 struct upf_neigh *
 upf_neigh_find(const struct upf_neigh_table *t, uint32_t ipv4)
 {
@@ -188,6 +195,7 @@ retire(struct upf_neigh_table *t, struct upf_neigh *n)
 {
     __atomic_store_n(&n->mac_word, 0, __ATOMIC_RELEASE);
     rte_hash_del_key(t->hash, &n->ipv4);
+    __atomic_store_n(&t->generation, t->generation + 1, __ATOMIC_RELEASE);
     drop_queue(t, n);
     list_remove(&t->live, n);
     t->count--;

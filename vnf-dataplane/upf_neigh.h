@@ -91,6 +91,11 @@ struct upf_neigh_table *upf_neigh_new(const struct upf_neigh_conf *conf,
  * NULL. */
 void upf_neigh_free(struct upf_neigh_table *t);
 
+/* A number that changes whenever an entry is removed: a worker that keeps
+ * entry pointers across polls drops them when it changes (the entries
+ * themselves are freed only after a grace period). */
+uint64_t upf_neigh_generation(const struct upf_neigh_table *t);
+
 /* The entry of 'ipv4', or NULL (RCU reader). */
 struct upf_neigh *upf_neigh_find(const struct upf_neigh_table *t,
                                  uint32_t ipv4);

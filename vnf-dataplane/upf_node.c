@@ -109,6 +109,9 @@ struct upf_node {
 static struct vlog_rate_limit rl_malformed = VLOG_RATE_LIMIT_INIT(5, 20);
 static struct vlog_rate_limit rl_rejected = VLOG_RATE_LIMIT_INIT(5, 20);
 static struct vlog_rate_limit rl_send = VLOG_RATE_LIMIT_INIT(1, 5);
+/* Association and peer events: rare from a sane peer, but a peer decides
+ * how often they happen. */
+static struct vlog_rate_limit rl_peer = VLOG_RATE_LIMIT_INIT(10, 50);
 
 static void node_report(void *arg, struct upf_session *session,
                         const struct pfcp_report_request *report);
@@ -294,9 +297,9 @@ check_recovery(struct upf_node *n, int i, uint32_t recovery_time_stamp)
         return;
     }
     pfcp_node_id_to_string(&a->node_id, id, sizeof id);
-    VLOG_WARN(MOD, "peer %s restarted (recovery time stamp %u -> %u): "
-              "deleting its sessions", id, a->recovery_time_stamp,
-              recovery_time_stamp);
+    vlog_write_rl(&rl_peer, VLOG_LEVEL_WARN, MOD, "peer %s restarted "
+                  "(recovery time stamp %u -> %u): deleting its sessions",
+                  id, a->recovery_time_stamp, recovery_time_stamp);
     metrics_counter_add(n->peers_restarted, 1);
     upf_sessions_delete_owner(n->conf.sessions, a);
     a->recovery_time_stamp = recovery_time_stamp;
@@ -346,8 +349,9 @@ handle_association_setup(struct upf_node *n, const struct sockaddr_in *peer)
         a->next_heartbeat_ns = a->setup_ns
                                + (int64_t) n->conf.heartbeat_interval_ms
                                  * 1000000;
-        VLOG_INFO(MOD, "association with %s (from %s) set up", id,
-                  peer_text(peer, from, sizeof from));
+        vlog_write_rl(&rl_peer, VLOG_LEVEL_INFO, MOD, "association with %s "
+                      "(from %s) set up", id,
+                      peer_text(peer, from, sizeof from));
     }
     pfcp_msg_init(n->tx, PFCP_MSG_ASSOCIATION_SETUP_RESPONSE, 0,
                   n->rx->header.sequence);
@@ -403,7 +407,8 @@ handle_association_release(struct upf_node *n, const struct sockaddr_in *peer)
 
     if (i >= 0) {
         pfcp_node_id_to_string(&req->node_id, id, sizeof id);
-        VLOG_INFO(MOD, "association with %s released", id);
+        vlog_write_rl(&rl_peer, VLOG_LEVEL_INFO, MOD,
+                      "association with %s released", id);
         drop_assoc(n, i);
         cause = PFCP_CAUSE_REQUEST_ACCEPTED;
     }
@@ -638,8 +643,9 @@ handle_response(struct upf_node *n, const struct sockaddr_in *peer,
 
         if (s && n->rx->report_response.cause
                  == PFCP_CAUSE_SESSION_CONTEXT_NOT_FOUND) {
-            VLOG_WARN(MOD, "session 0x%llx unknown to its CP function: "
-                      "deleting it", (unsigned long long) p->seid);
+            vlog_write_rl(&rl_peer, VLOG_LEVEL_WARN, MOD, "session 0x%llx "
+                          "unknown to its CP function: deleting it",
+                          (unsigned long long) p->seid);
             upf_sessions_delete(n->conf.sessions, s, NULL);
         } else if (s) {
             upf_sessions_report_answered(n->conf.sessions, s);

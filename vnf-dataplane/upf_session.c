@@ -50,7 +50,7 @@ struct upf_pdr {
     bool allocated;             /* TEID allocated in the current change */
     enum pdr_table table;       /* where its key is installed */
     uint32_t key;
-    struct upf_pdr_counter_slot *counters;
+    struct upf_pdr_counter_slot base;  /* counts of replaced snapshots */
     uint64_t seen_packets;      /* already added to its URRs */
     uint64_t seen_bytes;
     struct upf_pdr_rt *rt;      /* the installed snapshot, or NULL */
@@ -858,19 +858,7 @@ check_rules(struct upf_sessions *ss, struct upf_session *s,
     return 0;
 }
 
-static struct upf_pdr_rt *
-rt_new(void)
-{
-    struct upf_pdr_rt *rt = aligned_alloc(64, RTE_ALIGN(sizeof *rt, 64));
-
-    if (rt) {
-        memset(rt, 0, sizeof *rt);
-    }
-    return rt;
-}
-
-/* Makes counters and meters for new rules and a snapshot for every PDR to
- * install. */
+/* Makes meters for new QERs and a snapshot for every PDR to install. */
 static int
 build(struct upf_sessions *ss, struct upf_session *s, struct upf_rules *r,
       struct change_error *e)
@@ -900,25 +888,16 @@ build(struct upf_sessions *ss, struct upf_session *s, struct upf_rules *r,
         bool uplink = p->table == TABLE_UPLINK;
         struct upf_pdr_rt *rt;
 
-        if (!p->counters) {
-            p->counters = upf_dp_counters_new(dp);
-            p->seen_packets = p->seen_bytes = 0;
-            if (!p->counters) {
-                fail_cause(e, PFCP_CAUSE_NO_RESOURCES_AVAILABLE, 0);
-                return -ENOMEM;
-            }
-        }
         if (p->table == TABLE_NONE) {
             continue;
         }
-        rt = p->rt = rt_new();
+        rt = p->rt = upf_dp_rt_new(dp);
         if (!rt) {
             fail_cause(e, PFCP_CAUSE_NO_RESOURCES_AVAILABLE, 0);
             return -ENOMEM;
         }
         rt->pdr_id = p->id;
         rt->seid = s->seid;
-        rt->counters = p->counters;
         if (uplink && p->has_ue) {
             rt->flags |= UPF_RT_UE_CHECK;
             rt->ue_ipv4 = p->ue_ipv4;
@@ -1038,17 +1017,6 @@ publish(struct upf_sessions *ss, struct upf_rules *old,
 }
 
 static bool
-has_counters(const struct upf_rules *r, const void *counters)
-{
-    for (uint8_t i = 0; i < r->pdrs_length; i++) {
-        if (r->pdrs[i].counters == counters) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool
 has_meter(const struct upf_rules *r, const struct upf_meter *m)
 {
     for (uint8_t i = 0; i < r->qers_length; i++) {
@@ -1059,20 +1027,14 @@ has_meter(const struct upf_rules *r, const struct upf_meter *m)
     return false;
 }
 
-/* Frees the snapshots of 'r' and the counters and meters that 'keep' (may
- * be NULL) does not share. */
+/* Frees the snapshots of 'r' and the meters that 'keep' (may be NULL)
+ * does not share. */
 static void
-release(struct upf_rules *r, const struct upf_rules *keep)
+release(struct upf_dp *dp, struct upf_rules *r, const struct upf_rules *keep)
 {
     for (uint8_t i = 0; i < r->pdrs_length; i++) {
-        struct upf_pdr *p = &r->pdrs[i];
-
-        free(p->rt);
-        p->rt = NULL;
-        if (p->counters && (!keep || !has_counters(keep, p->counters))) {
-            upf_dp_counters_free(p->counters);
-        }
-        p->counters = NULL;
+        upf_dp_rt_free(dp, r->pdrs[i].rt);
+        r->pdrs[i].rt = NULL;
     }
     for (uint8_t i = 0; i < r->qers_length; i++) {
         struct upf_qer *q = &r->qers[i];
@@ -1089,6 +1051,18 @@ release(struct upf_rules *r, const struct upf_rules *keep)
 
 /* ---- usage -------------------------------------------------------------- */
 
+/* The counts of 'p' since it was created: those of the snapshots it had
+ * and of the one it has. */
+static void
+pdr_total(const struct upf_sessions *ss, const struct upf_pdr *p,
+          struct upf_pdr_counter_slot *sum)
+{
+    *sum = p->base;
+    if (p->rt) {
+        upf_dp_rt_counters(ss->conf.dp, p->rt, sum);
+    }
+}
+
 /* Adds what each PDR forwarded since the last call to its URRs. */
 static void
 account(struct upf_sessions *ss, struct upf_rules *r)
@@ -1098,10 +1072,7 @@ account(struct upf_sessions *ss, struct upf_rules *r)
         struct upf_pdr_counter_slot sum;
         uint64_t packets, bytes;
 
-        if (!p->counters) {
-            continue;
-        }
-        upf_dp_counters_sum(ss->conf.dp, p->counters, &sum);
+        pdr_total(ss, p, &sum);
         packets = sum.packets - p->seen_packets;
         bytes = sum.bytes - p->seen_bytes;
         p->seen_packets = sum.packets;
@@ -1516,7 +1487,7 @@ commit(struct upf_sessions *ss, struct upf_session *s,
         ret = publish(ss, old, next, e);
     }
     if (ret) {
-        release(next, old);
+        release(ss->conf.dp, next, old);
         rules_free(next);
         return ret;
     }
@@ -1541,10 +1512,13 @@ commit(struct upf_sessions *ss, struct upf_session *s,
             u->start_ntp = was->start_ntp;
         }
     }
+    /* A PDR that stays keeps its counts: its old snapshot's final ones
+     * join its totals, the new snapshot counts from zero. */
     for (uint8_t i = 0; i < next->pdrs_length; i++) {
         struct upf_pdr *was = find_pdr(old, next->pdrs[i].id);
 
-        if (was && was->counters == next->pdrs[i].counters) {
+        if (was) {
+            pdr_total(ss, was, &next->pdrs[i].base);
             next->pdrs[i].seen_packets = was->seen_packets;
             next->pdrs[i].seen_bytes = was->seen_bytes;
         }
@@ -1556,9 +1530,10 @@ commit(struct upf_sessions *ss, struct upf_session *s,
 
 /* Frees what 'old' had that the session's new set does not share. */
 static void
-retire_rules(struct upf_session *s, struct upf_rules *old)
+retire_rules(struct upf_sessions *ss, struct upf_session *s,
+             struct upf_rules *old)
 {
-    release(old, &s->rules);
+    release(ss->conf.dp, old, &s->rules);
     rules_free(old);
 }
 
@@ -1670,7 +1645,7 @@ upf_sessions_establish(struct upf_sessions *ss, const void *owner,
         publish(ss, &installed, &none, &e);
         upf_dp_synchronize(ss->conf.dp);
         peers_update(ss, s, &installed, NULL);
-        release(&installed, NULL);
+        release(ss->conf.dp, &installed, NULL);
         rules_free(&installed);
         fail_cause(&e, PFCP_CAUSE_NO_RESOURCES_AVAILABLE, 0);
         ret = -ENOSPC;
@@ -1791,7 +1766,7 @@ upf_sessions_modify(struct upf_sessions *ss, struct upf_session *s,
     }
     if (ret) {
         /* Nothing was built for 'next' yet: only new meters exist. */
-        release(&next, &s->rules);
+        release(ss->conf.dp, &next, &s->rules);
         rules_free(&next);
         goto out;
     }
@@ -1814,7 +1789,7 @@ upf_sessions_modify(struct upf_sessions *ss, struct upf_session *s,
                 && (req->smreq_flags & PFCP_SMREQ_QAURR),
                 PFCP_USAGE_TRIGGER_IMMER, now_ns, &resp->usage_reports_length,
                 resp->usage_reports);
-    retire_rules(s, &old);
+    retire_rules(ss, s, &old);
     watch_update(ss, s);
     buffer_flush(ss, s, req->has_smreq_flags
                         && (req->smreq_flags & PFCP_SMREQ_DROBU));
@@ -1856,8 +1831,11 @@ unpublish(struct upf_sessions *ss, struct upf_session *s)
     publish(ss, &s->rules, &none, &e);
     upf_dp_synchronize(ss->conf.dp);
     for (uint8_t i = 0; i < s->rules.pdrs_length; i++) {
-        free(s->rules.pdrs[i].rt);
-        s->rules.pdrs[i].rt = NULL;
+        struct upf_pdr *p = &s->rules.pdrs[i];
+
+        pdr_total(ss, p, &p->base);
+        upf_dp_rt_free(ss->conf.dp, p->rt);
+        p->rt = NULL;
     }
 }
 
@@ -1875,7 +1853,7 @@ session_destroy(struct upf_sessions *ss, struct upf_session *s)
         rte_pktmbuf_free(s->buffer[i]);
     }
     free(s->buffer);
-    release(&s->rules, NULL);
+    release(ss->conf.dp, &s->rules, NULL);
     rules_free(&s->rules);
     free(s);
 }
@@ -1933,12 +1911,10 @@ upf_session_to_json(const struct upf_sessions *ss,
     }
     for (uint8_t i = 0; i < s->rules.pdrs_length; i++) {
         const struct upf_pdr *p = &s->rules.pdrs[i];
-        struct upf_pdr_counter_slot sum = { 0 };
+        struct upf_pdr_counter_slot sum;
         json_t *o;
 
-        if (p->counters) {
-            upf_dp_counters_sum(ss->conf.dp, p->counters, &sum);
-        }
+        pdr_total(ss, p, &sum);
         o = json_pack("{s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I}",
                       "id", p->id, "precedence", (json_int_t) p->precedence,
                       "source_interface", p->source_interface,

@@ -2,21 +2,22 @@
 #include "upf_table.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
-#include <rte_lcore.h>
 
 struct upf_table {
     struct rte_hash *hash;
+    uint32_t count;     /* rte_hash_count() includes keys awaiting RCU */
 };
 
 struct upf_table *
 upf_table_new(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv,
-              int *error)
+              int socket, int *error)
 {
     struct rte_hash_parameters params = {
         .name = name,
@@ -26,7 +27,7 @@ upf_table_new(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv,
         .key_len = sizeof(uint32_t),
         .hash_func = rte_hash_crc,
         .hash_func_init_val = 0,
-        .socket_id = (int) rte_socket_id(),
+        .socket_id = socket,
         .extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF
                       | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
     };
@@ -70,15 +71,26 @@ upf_table_free(struct upf_table *t)
 int
 upf_table_set(struct upf_table *t, uint32_t key, void *value)
 {
+    bool existed = rte_hash_lookup(t->hash, &key) >= 0;
     int ret = rte_hash_add_key_data(t->hash, &key, value);
 
-    return ret == -ENOSPC ? -ENOSPC : ret < 0 ? -EINVAL : 0;
+    if (ret < 0) {
+        return ret == -ENOSPC ? -ENOSPC : -EINVAL;
+    }
+    if (!existed) {
+        t->count++;
+    }
+    return 0;
 }
 
 int
 upf_table_del(struct upf_table *t, uint32_t key)
 {
-    return rte_hash_del_key(t->hash, &key) < 0 ? -ENOENT : 0;
+    if (rte_hash_del_key(t->hash, &key) < 0) {
+        return -ENOENT;
+    }
+    t->count--;
+    return 0;
 }
 
 int
@@ -121,7 +133,5 @@ upf_table_lookup_bulk(const struct upf_table *t, const uint32_t *keys,
 uint32_t
 upf_table_count(const struct upf_table *t)
 {
-    int32_t n = rte_hash_count(t->hash);
-
-    return n < 0 ? 0 : (uint32_t) n;
+    return t->count;
 }

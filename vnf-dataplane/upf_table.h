@@ -23,9 +23,11 @@ struct upf_table;
 #define UPF_TABLE_BULK_MAX 64
 
 /* Creates a table named 'name' (unique in the process) holding at least
- * 'capacity' keys, reclaiming through 'qsv'. NULL with '*error' set. */
+ * 'capacity' keys, reclaiming through 'qsv', in the memory of DPDK socket
+ * (or external heap) 'socket'. NULL with '*error' set. */
 struct upf_table *upf_table_new(const char *name, uint32_t capacity,
-                                struct rte_rcu_qsbr *qsv, int *error);
+                                struct rte_rcu_qsbr *qsv, int socket,
+                                int *error);
 
 /* Frees the table (not the values). Accepts NULL. */
 void upf_table_free(struct upf_table *t);

@@ -27,12 +27,15 @@
 #define TX_BUFFER (2 * UPF_BURST)
 #define IDLE_POLLS 256          /* empty polls before a nap */
 #define PREFETCH_AHEAD 3
+#define NH_CACHE 64             /* next hops remembered per side */
 
 struct upf_tx {
     struct rte_mbuf *pkts[TX_BUFFER];
     uint16_t length;
 };
 
+/* A next hop and its neighbour entry, kept across polls until the
+ * table's generation changes (an entry was removed). */
 struct upf_nh_cache {
     uint32_t ipv4;
     struct upf_neigh *neigh;
@@ -49,8 +52,10 @@ struct upf_worker {
     uint64_t ei_credit_max;
     uint64_t ei_credit;
     uint64_t ei_last;
-    uint64_t now;               /* TSC of the current poll */
-    struct upf_nh_cache nh[UPF_SIDE_COUNT];
+    uint64_t now;               /* TSC of the current poll, when now_valid */
+    bool now_valid;
+    uint64_t nh_generation[UPF_SIDE_COUNT];
+    struct upf_nh_cache nh[UPF_SIDE_COUNT][NH_CACHE];
     struct upf_tx tx[UPF_SIDE_COUNT];
     struct upf_side_stats stats[UPF_SIDE_COUNT] __rte_cache_aligned;
 };
@@ -90,7 +95,7 @@ upf_worker_new(const struct upf_worker_conf *conf, int *error)
         w->ei_credit_max = w->ei_interval * conf->error_indication_rate;
         w->ei_credit = w->ei_credit_max;
     }
-    w->ei_last = rte_get_tsc_cycles();
+    w->ei_last = rte_rdtsc();
     return w;
 
 out:
@@ -241,6 +246,18 @@ writable(const struct rte_mbuf *m)
     return (size_t) (m->buf_len - m->data_off);
 }
 
+/* The TSC, read at most once per poll and only when needed (meters,
+ * the error indication rate): rdtsc is not free, in a VM least of all. */
+static inline uint64_t
+worker_now(struct upf_worker *w)
+{
+    if (!w->now_valid) {
+        w->now = rte_rdtsc();
+        w->now_valid = true;
+    }
+    return w->now;
+}
+
 /* Sends a frame whose source MAC and type are written to the next hop
  * for 'dst_ipv4' on 'side'. */
 static void
@@ -248,8 +265,8 @@ send_routed(struct upf_worker *w, enum upf_side side, uint32_t dst_ipv4,
             struct rte_mbuf *m)
 {
     const struct upf_iface *ifc = &w->conf.ifaces[side];
-    struct upf_nh_cache *cache = &w->nh[side];
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    struct upf_nh_cache *cache;
     uint32_t nh = dst_ipv4;
 
     if ((dst_ipv4 & ifc->netmask) != (ifc->ipv4 & ifc->netmask)) {
@@ -259,6 +276,7 @@ send_routed(struct upf_worker *w, enum upf_side side, uint32_t dst_ipv4,
             return;
         }
     }
+    cache = &w->nh[side][(nh * UINT32_C(2654435761)) >> 26];
     if (cache->ipv4 != nh || !cache->neigh) {
         cache->ipv4 = nh;
         cache->neigh = upf_neigh_find(ifc->neigh, nh);
@@ -312,12 +330,14 @@ handle_icmp(struct upf_worker *w, enum upf_side side, struct rte_mbuf *m,
 static bool
 error_indication_allowed(struct upf_worker *w)
 {
-    uint64_t elapsed = w->now - w->ei_last;
+    uint64_t now, elapsed;
 
     if (!w->ei_interval) {
         return false;
     }
-    w->ei_last = w->now;
+    now = worker_now(w);
+    elapsed = now - w->ei_last;
+    w->ei_last = now;
     w->ei_credit = elapsed >= w->ei_credit_max - w->ei_credit
                    ? w->ei_credit_max : w->ei_credit + elapsed;
     if (w->ei_credit < w->ei_interval) {
@@ -352,8 +372,8 @@ unknown_teid(struct upf_worker *w, struct rte_mbuf *m,
 /* The PDR's gates and meters: true when the packet may pass. Counts the
  * drop against the PDR and the side otherwise. */
 static inline bool
-police(struct upf_worker *w, enum upf_side side,
-       const struct upf_pdr_rt *rt, uint32_t size)
+police(struct upf_worker *w, enum upf_side side, struct upf_pdr_rt *rt,
+       uint32_t size)
 {
     struct upf_pdr_counter_slot *slot = &rt->counters[w->conf.index];
     enum upf_ctr why;
@@ -370,8 +390,8 @@ police(struct upf_worker *w, enum upf_side side,
         struct upf_meter *meter = rt->meters[i];
 
         if (rte_meter_trtcm_color_blind_check(
-                &meter->slots[w->conf.index].trtcm, &meter->profile, w->now,
-                size) == RTE_COLOR_RED) {
+                &meter->slots[w->conf.index].trtcm, &meter->profile,
+                worker_now(w), size) == RTE_COLOR_RED) {
             why = UPF_CTR_MBR_DROPPED;
             goto dropped;
         }
@@ -386,8 +406,8 @@ dropped:
 }
 
 static inline void
-account(struct upf_worker *w, enum upf_side side,
-        const struct upf_pdr_rt *rt, uint32_t size)
+account(struct upf_worker *w, enum upf_side side, struct upf_pdr_rt *rt,
+        uint32_t size)
 {
     struct upf_pdr_counter_slot *slot = &rt->counters[w->conf.index];
 
@@ -399,7 +419,7 @@ account(struct upf_worker *w, enum upf_side side,
 
 static void
 uplink(struct upf_worker *w, struct rte_mbuf *m,
-       const struct upf_pkt_meta *meta, const struct upf_pdr_rt *rt)
+       const struct upf_pkt_meta *meta, struct upf_pdr_rt *rt)
 {
     const struct upf_iface *core = &w->conf.ifaces[UPF_SIDE_CORE];
     struct upf_pkt_inner inner;
@@ -437,7 +457,7 @@ uplink(struct upf_worker *w, struct rte_mbuf *m,
 
 static void
 downlink(struct upf_worker *w, struct rte_mbuf *m,
-         const struct upf_pkt_meta *meta, const struct upf_pdr_rt *rt)
+         const struct upf_pkt_meta *meta, struct upf_pdr_rt *rt)
 {
     const struct upf_iface *access = &w->conf.ifaces[UPF_SIDE_ACCESS];
     uint16_t size = meta->l3_size;
@@ -623,12 +643,17 @@ process(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
     upf_table_lookup_bulk(side == UPF_SIDE_ACCESS ? w->conf.uplink
                                                   : w->conf.downlink,
                           keys, length, rts);
+    /* Everything a packet needs sits at fixed offsets from its snapshot:
+     * no load waits for another here. */
     for (unsigned int j = 0; j < length; j++) {
-        if (rts[j]) {
-            const struct upf_pdr_rt *rt = rts[j];
+        struct upf_pdr_rt *rt = rts[j];
 
+        if (rt) {
             rte_prefetch0(rt);
             rte_prefetch0(&rt->counters[w->conf.index]);
+            if (side == UPF_SIDE_CORE) {
+                rte_prefetch0(&rt->encap);
+            }
         }
     }
     for (unsigned int j = 0; j < length; j++) {
@@ -649,9 +674,16 @@ upf_worker_poll(struct upf_worker *w)
     unsigned int total = 0;
     unsigned int n;
 
-    w->now = rte_get_tsc_cycles();
-    w->nh[UPF_SIDE_ACCESS].neigh = NULL;
-    w->nh[UPF_SIDE_CORE].neigh = NULL;
+    w->now_valid = false;
+    for (int side = 0; side < UPF_SIDE_COUNT; side++) {
+        uint64_t generation = upf_neigh_generation(
+            w->conf.ifaces[side].neigh);
+
+        if (generation != w->nh_generation[side]) {
+            memset(w->nh[side], 0, sizeof w->nh[side]);
+            w->nh_generation[side] = generation;
+        }
+    }
     for (int side = 0; side < UPF_SIDE_COUNT; side++) {
         n = rte_eth_rx_burst(w->conf.ifaces[side].port_id, w->conf.queue,
                              pkts, UPF_BURST);

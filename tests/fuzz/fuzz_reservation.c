@@ -36,10 +36,17 @@ check_reason(int ret, const char *err)
     }
 }
 
+/* Alternates between the two forms, by the parity of the first count. */
+static bool
+bool_of(const struct capvec *vec)
+{
+    return (vec->v[0] & 1) != 0;
+}
+
 static void
 check_vector(const struct capvec *vec, bool pool)
 {
-    json_t *j = capvec_to_json(vec);
+    json_t *j = capvec_to_json(vec, bool_of(vec));
     struct capvec again;
     char err[256];
 

@@ -5,7 +5,7 @@
  * promises: offsets and sizes inside the frame, and whatever reply the
  * worker would build from it (ARP reply, ICMP echo reply, GTP-U echo
  * response, error indication, re-encapsulated G-PDU) parses back as what
- * it claims to be. */
+ * it claims to be. The IEs of an error indication are read too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +144,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         expect(!m.gtpu.has_qfi || m.gtpu.qfi < 64);
         if (m.gtpu.type == UPF_PKT_GTPU_GPDU) {
             check_reencap(frame, &m);
+        } else if (m.gtpu.type == UPF_PKT_GTPU_ERROR_INDICATION) {
+            uint32_t teid, peer;
+
+            upf_pkt_parse_error_indication(frame + m.gtpu.payload_offset,
+                                           m.gtpu.payload_size, &teid, &peer);
         }
     }
     /* Replies are built in place, with room to grow as in an mbuf. */

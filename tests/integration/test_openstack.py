@@ -2,13 +2,14 @@
 """Integration: a compute host fails in a real OpenStack.
 
 Real processes end to end, nothing stubbed: the OpenStack testbed of
-tests/openstack/up.sh (Keystone, Nova api/conductor/scheduler and two
-nova-compute services with the fake driver, Placement, Glance, Neutron,
+tests/openstack/up.sh (Keystone, Nova api/conductor/scheduler and
+nova-compute services with the fake driver (this test fails fake-compute-2
+and keeps fake-compute-3 up), Placement, Glance, Neutron,
 RabbitMQ; started when it is not running, and stopped again at the end in
 that case), vigil-notifier, vigil-inspector with [nova] enabled, the
 sample VNFM subscribed over the notifier's Aodh API, and the host fault
 source: vigil-monitor heartbeats when this build's monitor has them (two
-monitors, one of them speaking for fake-compute-1, stopped with SIGSTOP),
+monitors, one of them speaking for fake-compute-2, stopped with SIGSTOP),
 else a Doctor compute.host.down event PUT to the inspector exactly as
 OPNFV Doctor's sample monitor sends it. The test says which it used.
 
@@ -38,6 +39,7 @@ import http.client as httpclient
 import http.server as httpserver
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -47,15 +49,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 
 from vigil_harness import (  # noqa: E402
-    Daemon, Harness, HarnessError, Suite, alarm_traits, check, free_port, http,
+    Daemon, Harness, Suite, alarm_traits, check, http,
     mono_ns, parse_build_dir, run_main, wait_for)
 import vigil_openstack as vo  # noqa: E402
 
-HOST = "fake-compute-1"
-OTHER = "fake-compute-2"
+HOST = "fake-compute-2"
+OTHER = "fake-compute-3"
 PREFIX = "vigil-it-"
 VMS = 4                  # booted before the inspector starts
 ALARM = "vnfm-openstack"
+HB_KEY = "vigil openstack test heartbeat key"
 NOVA_TIMEOUT_S = 120.0
 
 
@@ -339,10 +342,32 @@ def case_changes_since(h):
 
 
 def start_heartbeat_monitors(h):
-    """Two vigil-monitors: one speaks for HOST and sends heartbeats, the
-    other observes it and reports to the inspector."""
-    raise HarnessError("heartbeat options of vigil-monitor not wired "
-                       "into this test yet")
+    """Two vigil-monitors on 127.0.0.1 ([libvirt] enabled = false): one
+    speaks for HOST and sends it heartbeats, the other (OTHER) observes it
+    and reports host faults to the inspector. Returns (sender, observer)
+    once the observer has seen HOST's heartbeats."""
+    port = free_port_udp()
+    common = ["--libvirt.enabled=false", "--heartbeat.key=%s" % HB_KEY,
+              "--inspector.url=%s" % inspector(h).url("/events")]
+    observer = h._start(Daemon, "monitor-" + OTHER, "vigil-monitor", common + [
+        "--monitor.hostname=%s" % OTHER,
+        "--heartbeat.listen=127.0.0.1:%d" % port,
+        "--heartbeat.peers=%s" % HOST])
+    sender = h._start(Daemon, "monitor-" + HOST, "vigil-monitor", common + [
+        "--monitor.hostname=%s" % HOST,
+        "--heartbeat.send_to=127.0.0.1:%d" % port])
+    State.monitors = [sender, observer]
+
+    state = 'vigil_monitor_heartbeat_peer_state{peer="%s"}' % HOST
+    wait_for(lambda: observer.metric(state) == 1, 30,
+             "the observer to see %s up (its heartbeats)" % HOST)
+    return sender, observer
+
+
+def free_port_udp():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def case_revoke_token(h):
@@ -364,7 +389,11 @@ def case_host_fault(h):
           % (HOST, State.servers))
     if heartbeat_monitor_available(h):
         State.source = "heartbeat"
-        start_heartbeat_monitors(h)
+        sender, _ = start_heartbeat_monitors(h)
+        print("    fault source: vigil-monitor heartbeats; %s's monitor is "
+              "stopped (SIGSTOP) and the observer on %s reports it down"
+              % (HOST, OTHER), flush=True)
+        sender.signal(signal.SIGSTOP)
     else:
         State.source = "doctor"
         print("    fault source: a Doctor compute.host.down PUT to the "
@@ -520,6 +549,9 @@ def case_recovery(h):
     consumer = h.daemons["consumer"]
     if State.source == "doctor":
         put_doctor_event(h, HOST, "up")
+    else:
+        # The frozen host's monitor resumes its heartbeats.
+        State.monitors[0].signal(signal.SIGCONT)
     consumer.wait_alarms(count=1, alarm_name=ALARM,
                          event_type="compute.host.up", hostname=HOST,
                          timeout=60)

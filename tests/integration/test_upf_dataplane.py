@@ -25,22 +25,23 @@ Run: /usr/bin/python3 tests/integration/test_upf_dataplane.py --build-dir BUILD
 import os
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 
 from vigil_harness import (  # noqa: E402
-    HarnessError, Suite, check, parse_build_dir, run_main, wait_for)
+    HarnessError, Suite, check, parse_build_dir, run_main)
 from upf_harness import (  # noqa: E402
-    PDN_IP, RAN_IP, UPF_N3_IP, UPF_N6_IP, Gnb, Smf, UpfLab, find_ie,
-    find_ies, ping, tshark)
+    PDN_IP, RAN_IP, UPF_N3_IP, UPF_N6_IP, Gnb, Smf, UpfLab, find_ie, ping,
+    tshark)
 
 UE = "10.45.0.2"
 GNB_TEID = 0x100
 QFI = 9
 CP_SEID = 0x5eed
-PDN_PORT = 6000
-UE_PORT = 5000
+PDN_PORT = 40001                # ports without a tshark dissector
+UE_PORT = 40000
 COUNT = 20
 EI_RATE = 10
 
@@ -78,7 +79,7 @@ def case_session(lab, st):
 def case_uplink(lab, st):
     for i in range(COUNT):
         st.gnb.uplink(st.teid, UE, PDN_IP, PDN_PORT, b"uplink %d" % i,
-                      qfi=QFI if i % 2 else None)
+                      qfi=QFI if i % 2 else None, sport=UE_PORT)
     got = []
     for i in range(COUNT):
         data, addr = st.pdn.recvfrom(2048)
@@ -99,6 +100,13 @@ def case_uplink(lab, st):
 def case_downlink(lab, st):
     sc = st.gnb.sc
     g = st.gnb.gtp
+    # The first packet makes the UPF resolve the gNB (ARP) while it
+    # holds the packet; the rest then flows without queueing.
+    st.pdn.sendto(b"downlink first", (UE, UE_PORT))
+    packet, addr = st.gnb.receive()
+    check(packet is not None and bytes(packet[sc.UDP].payload)
+          == b"downlink first", "first downlink packet (held during ARP)")
+    lab.wait_metric('vigil_upf_neighbours_resolved_total{side="access"}', 1)
     for i in range(COUNT):
         st.pdn.sendto(b"downlink %d" % i, (UE, UE_PORT))
     got = []
@@ -119,7 +127,7 @@ def case_downlink(lab, st):
           "downlink payloads %r" % got)
     session = lab.api("GET", "/v1/sessions/%d" % st.up_seid).json()
     pdr = [x for x in session["pdrs"] if x["id"] == 2][0]
-    check(pdr["packets"] == COUNT, "PDR 2 counted %r" % pdr)
+    check(pdr["packets"] == COUNT + 1, "PDR 2 counted %r" % pdr)
     lab.wait_metric('vigil_upf_forwarded_packets_total{side="core"}', COUNT)
 
 
@@ -141,13 +149,18 @@ def case_gtpu_echo(lab, st):
 def case_unknown_teid(lab, st):
     sc = st.gnb.sc
     g = st.gnb.gtp
-    inner = sc.IP(src=UE, dst=PDN_IP) / sc.UDP() / sc.Raw(b"lost")
+    inner = (sc.IP(src=UE, dst=PDN_IP)
+             / sc.UDP(sport=UE_PORT, dport=PDN_PORT) / sc.Raw(b"lost"))
     st.gnb.send(st.gnb.gpdu(0xdeadbeef, inner))
     packet, addr = st.gnb.receive()
     check(packet is not None, "no error indication")
     check(packet.gtp_type == 26 and packet.teid == 0,
           "error indication header %r" % packet)
-    ies = packet[g.GTPErrorIndication].IE_list
+    # scapy stops at the UDP Port extension header: read the IEs after it.
+    check(packet.next_ex == 0x40, "UDP Port extension header %r" % packet)
+    ext = packet.payload
+    check(ext.udp_port == 2152, "UDP Port extension %r" % ext)
+    ies = g.GTPErrorIndication(bytes(ext.payload)).IE_list
     teids = [ie.TEIDI for ie in ies if isinstance(ie, g.IE_TEIDI)]
     peers = [ie.ipv4_address for ie in ies
              if isinstance(ie, g.IE_GSNAddress)]
@@ -159,19 +172,28 @@ def case_unknown_teid(lab, st):
 
 def case_error_indication_rate(lab, st):
     sc = st.gnb.sc
-    inner = sc.IP(src=UE, dst=PDN_IP) / sc.UDP() / sc.Raw(b"flood")
-    before = lab.metric('vigil_upf_no_session_total{side="access"}')
+    inner = (sc.IP(src=UE, dst=PDN_IP)
+             / sc.UDP(sport=UE_PORT, dport=PDN_PORT) / sc.Raw(b"flood"))
+    metrics = lab.metrics()
+    before = metrics['vigil_upf_no_session_total{side="access"}']
+    suppressed = metrics['vigil_upf_gtpu_error_indications_suppressed_total'
+                         '{side="access"}']
     flood = 4 * EI_RATE
+    t0 = time.monotonic()
     for i in range(flood):
         st.gnb.send(st.gnb.gpdu(0xbad00000 + i, inner))
     lab.wait_metric('vigil_upf_no_session_total{side="access"}',
                     before + flood)
+    elapsed = time.monotonic() - t0
     answers = st.gnb.drain()
-    check(0 < len(answers) <= EI_RATE + 2,
-          "%d error indications for %d unknown TEIDs at %d/s"
-          % (len(answers), flood, EI_RATE))
+    # A bucket of one second's worth, refilled at the rate while the
+    # flood lasted (a slow machine makes it last longer).
+    allowed = EI_RATE + int(EI_RATE * elapsed) + 1
+    check(0 < len(answers) <= allowed,
+          "%d error indications for %d unknown TEIDs at %d/s in %.2f s"
+          % (len(answers), flood, EI_RATE, elapsed))
     lab.wait_metric('vigil_upf_gtpu_error_indications_suppressed_total'
-                    '{side="access"}', flood - EI_RATE - 2)
+                    '{side="access"}', suppressed + flood - len(answers))
 
 
 def case_end_marker(lab, st):
@@ -182,7 +204,8 @@ def case_end_marker(lab, st):
 
 
 def case_spoofed_source(lab, st):
-    st.gnb.uplink(st.teid, "10.45.9.9", PDN_IP, PDN_PORT, b"spoofed")
+    st.gnb.uplink(st.teid, "10.45.9.9", PDN_IP, PDN_PORT, b"spoofed",
+                  sport=UE_PORT)
     lab.wait_metric('vigil_upf_spoofed_total{side="access"}', 1)
     st.pdn.settimeout(0.3)
     try:
@@ -223,23 +246,33 @@ def case_tshark(lab, st):
 
 
 def frame(lab, st, l3):
-    """An Ethernet frame from the gNB's veth to the UPF's access MAC."""
+    """An IPv4 frame from the gNB's veth to the UPF's access MAC."""
     sc = st.gnb.sc
-    return bytes(sc.Ether(src=st.ran_mac, dst=lab.status["access"]["mac"])
-                 / l3)
+    return bytes(sc.Ether(src=st.ran_mac, dst=lab.status["access"]["mac"],
+                          type=0x0800) / l3)
 
 
 def case_malformed_frames(lab, st):
     sc = st.gnb.sc
-    g = st.gnb.gtp
     raw = lab.raw(lab.ran, lab.if_access_ran)
-    good_inner = sc.IP(src=UE, dst=PDN_IP) / sc.UDP() / sc.Raw(b"x" * 20)
+    good_inner = (sc.IP(src=UE, dst=PDN_IP)
+                  / sc.UDP(sport=UE_PORT, dport=PDN_PORT) / sc.Raw(b"x" * 20))
 
     def outer(payload, **ip):
         return (sc.IP(src=RAN_IP, dst=UPF_N3_IP, **ip)
                 / sc.UDP(sport=2152, dport=2152) / payload)
 
-    gpdu = bytes(g.GTP_U_Header(teid=st.teid) / good_inner)
+    def gtpu(body, first_ext=None, ext=b"", teid=st.teid):
+        """A G-PDU built by hand (scapy would fix what is broken)."""
+        flags = 0x30
+        opt = b""
+        if first_ext is not None:
+            flags |= 0x04
+            opt = b"\0\0\0" + bytes([first_ext])
+        payload = opt + ext + body
+        return struct.pack("!BBHI", flags, 255, len(payload), teid) + payload
+
+    gpdu = gtpu(bytes(good_inner))
     cases = {
         "bad_ip_checksum": frame(lab, st, outer(gpdu, chksum=0x1234)),
         "bad_ip_header": frame(lab, st, sc.Raw(
@@ -248,34 +281,26 @@ def case_malformed_frames(lab, st):
         "bad_udp": frame(lab, st, sc.IP(src=RAN_IP, dst=UPF_N3_IP)
                          / sc.UDP(sport=2152, dport=2152, len=7) / gpdu),
         "bad_gtpu_header": frame(lab, st, outer(b"\x50" + gpdu[1:])),
-        "bad_gtpu_ext": frame(lab, st, outer(
-            bytes(g.GTP_U_Header(teid=st.teid, E=1, next_ex=0x85))[:8]
-            + b"\x00\x00\x00\x85\x00\x10\x09\x00" + bytes(good_inner),
-            )),
-        "gtpu_ext_unknown": frame(lab, st, outer(
-            bytes(g.GTP_U_Header(teid=st.teid, E=1, next_ex=0xa0))[:8]
-            + b"\x00\x00\x00\xa0\x01\x00\x00\x00" + bytes(good_inner))),
-        "ip_fragment": frame(lab, st, outer(gpdu, flags="MF")),
-        "bad_inner": frame(lab, st, outer(
-            bytes(g.GTP_U_Header(teid=st.teid)) + b"\x45garbage")),
-        "inner_not_ipv4": frame(lab, st, outer(
-            bytes(g.GTP_U_Header(teid=st.teid)
-                  / sc.IPv6(src="fd00::1", dst="fd00::2") / sc.UDP()))),
+        "bad_gtpu_ext": frame(lab, st, outer(gtpu(
+            bytes(good_inner), 0x85, b"\x00\x10\x09\x00"))),
+        "gtpu_ext_unknown": frame(lab, st, outer(gtpu(
+            bytes(good_inner), 0xa0, b"\x01\x00\x00\x00"))),
+        "bad_inner": frame(lab, st, outer(gtpu(b"\x45garbage"))),
+        "inner_not_ipv4": frame(lab, st, outer(gtpu(bytes(
+            sc.IPv6(src="fd00::1", dst="fd00::2")
+            / sc.UDP(sport=UE_PORT, dport=PDN_PORT))))),
+        # An ARP request whose opcode is 3 (a RARP request).
         "bad_arp": bytes(sc.Ether(src=st.ran_mac, dst="ff:ff:ff:ff:ff:ff")
-                         / sc.ARP(hwtype=6, psrc=RAN_IP, pdst=UPF_N3_IP)),
+                         / sc.ARP(op=1, psrc=RAN_IP, pdst=UPF_N3_IP))[:20]
+        + b"\x00\x03" + bytes(sc.ARP(op=1, hwsrc=st.ran_mac, psrc=RAN_IP,
+                                      pdst=UPF_N3_IP))[8:],
         "ethertype": bytes(sc.Ether(src=st.ran_mac,
                                     dst=lab.status["access"]["mac"],
                                     type=0x88b5) / sc.Raw(b"\0" * 46)),
     }
-    # The GTP-U length no longer matches: fix the outer lengths by hand
-    # for the chains built from bytes above.
-    for reason, data in cases.items():
-        if reason in ("bad_gtpu_ext", "gtpu_ext_unknown", "bad_inner"):
-            packet = sc.Ether(data)
-            gtp = bytes(packet[sc.UDP].payload)
-            gtp = gtp[:2] + struct.pack("!H", len(gtp) - 8) + gtp[4:]
-            data = frame(lab, st, outer(gtp))
-            cases[reason] = data
+    # (A lone IP fragment cannot be shown here: net_af_packet's fanout
+    # socket has the kernel reassemble fragments first. The unit tests and
+    # the pcap regression cover it.)
     before = lab.metrics()
     for reason, data in cases.items():
         for _ in range(3):
@@ -297,9 +322,11 @@ def case_malformed_core(lab, st):
     before = lab.metrics()
     bad = {
         "bad_ip_checksum": sc.Ether(src=pdn_mac, dst=mac)
-        / sc.IP(src=PDN_IP, dst=UE, chksum=1) / sc.UDP() / b"x",
+        / sc.IP(src=PDN_IP, dst=UE, chksum=1)
+        / sc.UDP(sport=PDN_PORT, dport=UE_PORT) / b"x",
         "bad_ip_length": sc.Ether(src=pdn_mac, dst=mac)
-        / sc.IP(src=PDN_IP, dst=UE, len=10) / sc.UDP() / b"x",
+        / sc.IP(src=PDN_IP, dst=UE, len=10)
+        / sc.UDP(sport=PDN_PORT, dport=UE_PORT) / b"x",
     }
     for reason, packet in bad.items():
         raw.send(bytes(packet))

@@ -36,6 +36,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -178,6 +179,7 @@ class UpfLab:
         self.upf = None
         self.captures = []
         self.sockets = []
+        self.cleanups = []
         self.failed = False
         self._old_handlers = {}
 
@@ -206,6 +208,9 @@ class UpfLab:
         raise Interrupted("signal %d" % signo)
 
     def close(self):
+        for cleanup in self.cleanups:
+            cleanup()
+        self.cleanups = []
         for s in self.sockets:
             s.close()
         self.sockets = []
@@ -259,18 +264,21 @@ class UpfLab:
             raise HarnessError("vigil-upf not built (no %s)" % path)
         return path
 
-    def start_upf(self, *args, workers=1):
-        """Starts vigil-upf in its namespace and waits for its API."""
+    def start_upf(self, *args, workers=1, vdevs=None):
+        """Starts vigil-upf in its namespace and waits for its API. The
+        ports are net_af_packet on the UPF's veth ends unless 'vdevs'
+        (two EAL --vdev values: access, core) says otherwise."""
         lcores = "0-%d" % workers if workers > 0 else "0"
+        if vdevs is None:
+            vdevs = ["net_af_packet0,iface=%s,qpairs=%d"
+                     % (self.if_access_upf, max(workers, 1)),
+                     "net_af_packet1,iface=%s,qpairs=%d"
+                     % (self.if_core_upf, max(workers, 1))]
         eal = " ".join([
             "-l", lcores, "--no-huge", "--no-pci", "-m", "256",
             "--file-prefix=" + self.file_prefix, "--no-telemetry",
-            "--log-level=lib.eal:warning",
-            "--vdev=net_af_packet0,iface=%s,qpairs=%d"
-            % (self.if_access_upf, max(workers, 1)),
-            "--vdev=net_af_packet1,iface=%s,qpairs=%d"
-            % (self.if_core_upf, max(workers, 1)),
-        ])
+            "--log-level=lib.eal:warning"]
+            + ["--vdev=" + v for v in vdevs])
         argv = self.upf_ns.argv(
             self.binary(), "--log-level",
             os.environ.get("VIGIL_LOG_LEVEL", "info"),
@@ -415,20 +423,60 @@ def find_ie(packet, cls):
 
 class Smf:
     """The SMF: PFCP with scapy over a UDP socket in the RAN namespace,
-    bound to port 8805. Requests from the UPF (heartbeats, session reports)
-    that arrive while it waits for a response are kept in 'inbox';
-    heartbeats are answered at once when 'answer_heartbeats' is set."""
+    bound to port 8805. A reader thread takes every datagram: responses
+    are matched to requests by sequence number; requests from the UPF
+    (session reports, heartbeats) go to 'inbox', except heartbeats, which
+    are answered at once while 'answer_heartbeats' is set (as a live SMF
+    would, however long a test case takes)."""
 
     def __init__(self, lab, recovery=3900000000, address=SMF_IP):
         self.sc, self.gtp, self.pfcp = _scapy()
         self.sock = lab.udp(lab.ran, address, PFCP_PORT)
+        self.sock.settimeout(0.2)
         self.address = address
         self.upf = (UPF_N4_IP, PFCP_PORT)
         self.seq = 1000
         self.recovery = recovery
         self.inbox = []
+        self.responses = {}
         self.answer_heartbeats = True
         self.heartbeats_answered = 0
+        self.cond = threading.Condition()
+        self.running = True
+        self.thread = threading.Thread(target=self._reader, daemon=True)
+        self.thread.start()
+        lab.cleanups.append(self.stop)
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+
+    def _reader(self):
+        while self.running:
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                packet = self.pfcp.PFCP(data)
+            except Exception:  # noqa: BLE001 - kept for the test to see
+                packet = None
+            with self.cond:
+                if packet is None:
+                    self.responses.setdefault(None, []).append(data)
+                elif self._is_request(packet.message_type):
+                    if packet.message_type == 1 and self.answer_heartbeats:
+                        self.answer(packet, 2, [self.pfcp.IE_RecoveryTimeStamp(
+                            timestamp=self.recovery)])
+                        self.heartbeats_answered += 1
+                    else:
+                        self.inbox.append(packet)
+                else:
+                    self.responses.setdefault(packet.seq, []).append(
+                        (packet, data))
+                self.cond.notify_all()
 
     def next_seq(self):
         self.seq += 1
@@ -450,60 +498,44 @@ class Smf:
         self.sock.sendto(data, self.upf)
         return data
 
-    def receive(self, timeout=5.0):
-        """The next datagram from the UPF as (PFCP packet, bytes), or
-        (None, None) after 'timeout' seconds."""
-        self.sock.settimeout(timeout)
-        try:
-            data, _ = self.sock.recvfrom(65535)
-        except socket.timeout:
-            return None, None
-        return self.pfcp.PFCP(data), data
-
     def _is_request(self, message_type):
         return message_type in (1, 5, 7, 9, 12, 50, 52, 54, 56)
 
-    def _file(self, packet):
-        """Keeps or answers a request from the UPF."""
-        if packet.message_type == 1 and self.answer_heartbeats:
-            self.answer(packet, 2, [self.pfcp.IE_RecoveryTimeStamp(
-                timestamp=self.recovery)])
-            self.heartbeats_answered += 1
-        else:
-            self.inbox.append(packet)
+    def response(self, seq, timeout=5.0):
+        """The next response with sequence number 'seq' as (packet, bytes),
+        or (None, None) after 'timeout' seconds."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not self.responses.get(seq):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, None
+                self.cond.wait(left)
+            return self.responses[seq].pop(0)
 
     def request(self, message, timeout=5.0):
         """Sends a request and returns (response, bytes)."""
         data = self.send(message)
         seq = self.pfcp.PFCP(data).seq
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise HarnessError("no PFCP response to seq %d within %.0f s"
-                                   % (seq, timeout))
-            packet, raw = self.receive(left)
-            if packet is None:
-                continue
-            if self._is_request(packet.message_type):
-                self._file(packet)
-            elif packet.seq == seq:
-                return packet, raw
+        packet, raw = self.response(seq, timeout)
+        if packet is None:
+            raise HarnessError("no PFCP response to seq %d within %.0f s"
+                               % (seq, timeout))
+        return packet, raw
 
     def wait_request(self, message_type, timeout=10.0):
         """The next request of 'message_type' from the UPF."""
         deadline = time.monotonic() + timeout
-        while True:
-            for i, packet in enumerate(self.inbox):
-                if packet.message_type == message_type:
-                    return self.inbox.pop(i)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise HarnessError("no PFCP request of type %d within %.0f s"
-                                   % (message_type, timeout))
-            packet, _ = self.receive(left)
-            if packet is not None and self._is_request(packet.message_type):
-                self._file(packet)
+        with self.cond:
+            while True:
+                for i, packet in enumerate(self.inbox):
+                    if packet.message_type == message_type:
+                        return self.inbox.pop(i)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise HarnessError("no PFCP request of type %d within "
+                                       "%.0f s" % (message_type, timeout))
+                self.cond.wait(left)
 
     def answer(self, request, message_type, ies):
         """Sends the response to a request of the UPF."""
@@ -535,7 +567,7 @@ class Smf:
         uplink (F-TEID chosen by the UPF unless 'ul_teid'), PDR 2 downlink
         (UE address), FAR 1 to the core, FAR 2 to the gNB (TEID
         'gnb_teid') with 'dl_action', QER 1 (QFI, and the IEs in 'qer'),
-        URR 1 (the IEs in 'urr' added)."""
+        URR 1 (the IEs in 'urr' added). 'qfi' None: no QFI."""
         p = self.pfcp
         if ul_teid is None:
             fteid = p.IE_FTEID(V4=1, CH=1, CHID=1, choose_id=1)
@@ -573,8 +605,9 @@ class Smf:
                 p.IE_URR_Id(id=1), p.IE_MeasurementMethod(VOLUM=1)]
                 + list(urr or [p.IE_ReportingTriggers()])),
             p.IE_CreateQER(IE_list=[
-                p.IE_QER_Id(id=1), p.IE_GateStatus(ul=0, dl=0),
-                p.IE_QFI(QFI=qfi)] + list(qer or [])),
+                p.IE_QER_Id(id=1), p.IE_GateStatus(ul=0, dl=0)]
+                + ([] if qfi is None else [p.IE_QFI(QFI=qfi)])
+                + list(qer or [])),
         ]
 
     def establish(self, cp_seid, ue, gnb_teid, **kwargs):
@@ -697,8 +730,17 @@ def ping(ns, dst, seq=1, payload=b"vigil-upf ping", timeout=3.0):
 
 
 def tshark(path, *args):
-    """tshark -r path args...: its output (raises on a non-zero exit)."""
-    return run("tshark", "-r", path, *args, timeout=60)
+    """tshark -r path args...: its standard output (raises on a non-zero
+    exit; its standard error, e.g. the warning about running as root, is
+    left out)."""
+    r = subprocess.run(["tshark", "-r", path] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    if r.returncode != 0:
+        raise HarnessError("tshark -r %s %s: exit %d: %s"
+                           % (path, " ".join(args), r.returncode,
+                              r.stderr.decode(errors="replace")))
+    return r.stdout.decode(errors="replace")
 
 
 __all__ = [

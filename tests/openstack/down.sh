@@ -10,10 +10,11 @@ stop_pid() {   # NAME: TERM the group, wait up to 10 s, then KILL it
   local n=$1 p i
   [ -f "$PIDS/$n.pid" ] || return 0
   p=$(cat "$PIDS/$n.pid")
-  if kill -0 "$p" 2>/dev/null; then
+  if kill -0 "$p" 2>/dev/null || kill -0 -- "-$p" 2>/dev/null; then
     kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
-    for i in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$p" 2>/dev/null && { kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; }
+    # the whole group (uwsgi workers, eventlet children) must be gone
+    for i in $(seq 100); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 -- "-$p" 2>/dev/null && kill -KILL -- "-$p" 2>/dev/null
   fi
   rm -f "$PIDS/$n.pid"
 }

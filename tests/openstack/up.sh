@@ -4,9 +4,11 @@
 #
 #   RabbitMQ, Keystone (uwsgi), Placement (uwsgi), Glance, a Neutron server
 #   (ML2, no agents: nova-api's server listing asks Neutron for ports), and
-#   Nova: api, conductor, scheduler and two nova-compute services with
-#   compute_driver = fake.FakeDriver, on the hosts fake-compute-1 and
-#   fake-compute-2 (vigil-inspector forces one down while the other stays up).
+#   Nova: api, conductor, scheduler and three nova-compute services with
+#   compute_driver = fake.FakeDriver, on the hosts fake-compute-1 (kept for
+#   bench/bench-host-fault-nova.py, whose servers stay there between runs),
+#   fake-compute-2 and fake-compute-3 (tests/integration/test_openstack.py
+#   fails one while the other stays up).
 #
 # Databases are SQLite files in WAL mode. Every daemon runs in its own
 # process group; its PID is in $VIGIL_OS_BASE/run/pids/NAME.pid, and down.sh
@@ -39,13 +41,16 @@ PIDS=$RUN/pids
 H=127.0.0.1
 ADMIN_PW=adminpw SVC_PW=servicepw RABBIT_PW=rabbitpw
 DEMO_PW=demopw INSPECTOR_PW=inspectorpw
-COMPUTE_HOSTS="fake-compute-1 fake-compute-2"
+COMPUTE_HOSTS="fake-compute-1 fake-compute-2 fake-compute-3"
 PY=/usr/bin/python3   # Debian's python: a python3 earlier on PATH may not see its packages
 HERE=$(cd "$(dirname "$0")" && pwd)
 T0=$(date +%s)
 
 ts() { echo "[up.sh +$(( $(date +%s) - T0 ))s] $*"; }
 die() { echo "up.sh: FAILED: $*" >&2; exit 1; }
+# quiet CMD...: database set-up output goes to $LOG/setup.log
+quiet() { "$@" >> "$LOG/setup.log" 2>&1 || die "$* failed (log: $LOG/setup.log)"; }
+STARTED=0      # set when this run starts a daemon
 
 if [ "$(id -u)" -ne 0 ]; then
   die "must run as root (it installs packages and runs RabbitMQ)"
@@ -104,13 +109,15 @@ start() {
   if alive "$n"; then return 0; fi
   setsid "$@" >>"$LOG/$n.out" 2>&1 < /dev/null &
   echo $! > "$PIDS/$n.pid"
+  STARTED=1
   ts "started $n (pid $(cat "$PIDS/$n.pid"))"
 }
-# port_free PORT NAME: fails when something that is not ours holds the port
+# port_check PORT NAME: fails when something that is not ours listens there
 port_check() {
   if alive "$2"; then return 0; fi
   if $PY -c 'import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
@@ -128,6 +135,56 @@ wait_http() {   # URL NAME [seconds]
     sleep 1
   done
   die "$2 does not answer on $1 (log: $LOG/$2.out)"
+}
+
+# write_credentials: $B/openstack.env and $B/clouds.yaml
+write_credentials() {
+cat > $B/openstack.env <<EOF
+# Written by tests/openstack/up.sh: vigil-inspector's account (admin of
+# project demo) and the testbed's layout. Source it: . $B/openstack.env
+export OS_AUTH_URL=http://$H:5000/v3
+export OS_IDENTITY_API_VERSION=3
+export OS_REGION_NAME=RegionOne
+export OS_INTERFACE=public
+export OS_USERNAME=inspector
+export OS_PASSWORD=$INSPECTOR_PW
+export OS_PROJECT_NAME=demo
+export OS_USER_DOMAIN_NAME=Default
+export OS_PROJECT_DOMAIN_NAME=Default
+export VIGIL_OS_ADMIN_USERNAME=admin
+export VIGIL_OS_ADMIN_PASSWORD=$ADMIN_PW
+export VIGIL_OS_ADMIN_PROJECT=admin
+export VIGIL_OS_COMPUTE_HOSTS="$COMPUTE_HOSTS"
+export VIGIL_OS_FLAVOR=vigil.tiny
+export VIGIL_OS_IMAGE=vigil-tiny
+export VIGIL_OS_BASE=$B
+EOF
+cat > $B/clouds.yaml <<EOF
+# Written by tests/openstack/up.sh (OS_CLIENT_CONFIG_FILE=$B/clouds.yaml)
+clouds:
+  vigil-inspector:
+    auth:
+      auth_url: http://$H:5000/v3
+      username: inspector
+      password: $INSPECTOR_PW
+      project_name: demo
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    interface: public
+    identity_api_version: 3
+  vigil-admin:
+    auth:
+      auth_url: http://$H:5000/v3
+      username: admin
+      password: $ADMIN_PW
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    interface: public
+    identity_api_version: 3
+EOF
 }
 
 # ------------------------------------------------------------ 1. configuration
@@ -262,6 +319,9 @@ discover_hosts_in_cells_interval = 10
 lock_path = $RUN/nova/lock
 [oslo_messaging_notifications]
 driver = noop
+[oslo_messaging_rabbit]
+# many servers booted at once must not exhaust the RPC connection pool
+rpc_conn_pool_size = 100
 [vnc]
 enabled = false
 [glance]
@@ -439,11 +499,11 @@ ts "rabbitmq up"
 # ------------------------------------------------------------ 3. Keystone
 KM="keystone-manage --config-file $ETC/keystone/keystone.conf"
 if [ ! -f $RUN/keystone.sqlite ]; then
-  $KM db_sync
-  $KM fernet_setup --keystone-user root --keystone-group root
-  $KM credential_setup --keystone-user root --keystone-group root
+  quiet $KM db_sync
+  quiet $KM fernet_setup --keystone-user root --keystone-group root
+  quiet $KM credential_setup --keystone-user root --keystone-group root
   wal $RUN/keystone.sqlite
-  $KM bootstrap --bootstrap-password $ADMIN_PW \
+  quiet $KM bootstrap --bootstrap-password $ADMIN_PW \
       --bootstrap-admin-url http://$H:5000/v3/ --bootstrap-internal-url http://$H:5000/v3/ \
       --bootstrap-public-url http://$H:5000/v3/ --bootstrap-region-id RegionOne
   ts "keystone database ready"
@@ -508,7 +568,7 @@ fi
 
 # ------------------------------------------------------------ 4. Placement, Glance, Neutron
 if [ ! -f $RUN/placement.sqlite ]; then
-  placement-manage --config-file $ETC/placement/placement.conf db sync
+  quiet placement-manage --config-file $ETC/placement/placement.conf db sync
   wal $RUN/placement.sqlite
 fi
 start placement env OS_PLACEMENT_CONFIG_DIR=$ETC/placement \
@@ -518,7 +578,7 @@ start placement env OS_PLACEMENT_CONFIG_DIR=$ETC/placement \
 
 if [ ! -f $RUN/glance.sqlite ]; then
   # glance-manage ships in glance-common (dbconfig-common): call the module
-  $PY -c 'import sys; from glance.cmd.manage import main; sys.exit(main())' \
+  quiet $PY -c 'import sys; from glance.cmd.manage import main; sys.exit(main())' \
     --config-file $ETC/glance/glance-api.conf db_sync
   wal $RUN/glance.sqlite
 fi
@@ -528,11 +588,11 @@ start glance-api $PY -c 'import sys; from glance.cmd.api import main; sys.exit(m
 if [ ! -f $RUN/neutron.sqlite ]; then
   # Neutron's alembic migrations do not run on SQLite: create the schema
   # from the models (as Neutron's unit tests do) and stamp it at head.
-  $PY -c 'import sys, sqlalchemy as sa
+  quiet $PY -c 'import sys, sqlalchemy as sa
 from neutron.db.migration.models import head
 from neutron_lib.db import model_base
 model_base.BASEV2.metadata.create_all(sa.create_engine(sys.argv[1]))' sqlite:///$RUN/neutron.sqlite
-  $PY -c 'import sys; from neutron.db.migration.cli import main; sys.exit(main())' \
+  quiet $PY -c 'import sys; from neutron.db.migration.cli import main; sys.exit(main())' \
      --config-file $ETC/neutron/neutron.conf stamp heads
   wal $RUN/neutron.sqlite
 fi
@@ -545,27 +605,46 @@ sqlalchemy.orm.configure_mappers()
 sys.exit(main())' --config-file $ETC/neutron/neutron.conf
 
 # ------------------------------------------------------------ 5. Nova
+# SQLite refuses a write at once ("database is locked") when a transaction
+# that read first meets a concurrent writer (WAL snapshot): a busy timeout
+# does not help. Nova retries its DB calls on deadlocks, so every Nova
+# process loads this filter that reports the SQLite error as one (after
+# nova.cmd, which monkey-patches for eventlet first).
+cat > $ETC/nova/vigil_sqlite_retry.py <<'EOF'
+# Loaded by tests/openstack/up.sh before each Nova service: SQLite's
+# "database is locked" becomes oslo.db's DBDeadlock, which Nova retries.
+import sqlalchemy.exc
+from oslo_db import exception
+from oslo_db.sqlalchemy import exc_filters
+
+
+@exc_filters.filters("sqlite", sqlalchemy.exc.OperationalError,
+                     r"^.*database is locked.*")
+def _sqlite_locked(error, match, engine_name, is_disconnect):
+    raise exception.DBDeadlock(error)
+EOF
+NOVA_PRE="import sys, nova.cmd; sys.path.insert(0, '$ETC/nova'); import vigil_sqlite_retry"
 nm() { $PY -c 'import sys; from nova.cmd.manage import main; sys.exit(main())' \
          --config-file $ETC/nova/nova.conf "$@"; }
 if [ ! -f $RUN/nova_api.sqlite ]; then
-  nm api_db sync
-  nm cell_v2 map_cell0 --database_connection sqlite:///$RUN/nova_cell0.sqlite
-  nm cell_v2 create_cell --name cell1
-  nm db sync
+  quiet nm api_db sync
+  quiet nm cell_v2 map_cell0 --database_connection sqlite:///$RUN/nova_cell0.sqlite
+  quiet nm cell_v2 create_cell --name cell1
+  quiet nm db sync
   wal $RUN/nova_api.sqlite $RUN/nova_cell0.sqlite $RUN/nova_cell1.sqlite
   ts "nova databases ready"
 fi
 NC="--config-file $ETC/nova/nova.conf"
-start nova-conductor $PY -c 'import sys; from nova.cmd.conductor import main; sys.exit(main())' \
+start nova-conductor $PY -c "$NOVA_PRE; from nova.cmd.conductor import main; sys.exit(main())" \
   $NC --log-file $LOG/nova-conductor.log
-start nova-scheduler $PY -c 'import sys; from nova.cmd.scheduler import main; sys.exit(main())' \
+start nova-scheduler $PY -c "$NOVA_PRE; from nova.cmd.scheduler import main; sys.exit(main())" \
   $NC --log-file $LOG/nova-scheduler.log
-start nova-api $PY -c 'import sys; from nova.cmd.api import main; sys.exit(main())' \
+start nova-api $PY -c "$NOVA_PRE; from nova.cmd.api import main; sys.exit(main())" \
   $NC --log-file $LOG/nova-api.log
 wait_http http://$H:8778/ placement
 ts "placement up"
 for host in $COMPUTE_HOSTS; do
-  start nova-compute-$host $PY -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' \
+  start nova-compute-$host $PY -c "$NOVA_PRE; from nova.cmd.compute import main; sys.exit(main())" \
     $NC --config-file $ETC/nova/nova-compute-$host.conf --log-file $LOG/nova-compute-$host.log
 done
 wait_http http://$H:9292/ glance-api
@@ -574,6 +653,12 @@ wait_http http://$H:9696/ neutron-server
 ts "neutron up"
 wait_http http://$H:8774/ nova-api
 ts "nova-api up"
+if [ "$STARTED" = 0 ] && [ -f $RUN/seeded ]; then
+  # Everything was running and seeded already: nothing else to do.
+  write_credentials
+  ts "DONE: the running OpenStack answers; credentials in $B/openstack.env"
+  exit 0
+fi
 
 # Each nova-compute creates its compute node (and its resource provider in
 # placement); then the hosts are mapped to cell1. (Not "state up": after a
@@ -587,8 +672,7 @@ for host in $COMPUTE_HOSTS; do
   osc hypervisor list -f value -c "Hypervisor Hostname" | grep -qx "$host" \
     || die "nova-compute on $host did not register (log: $LOG/nova-compute-$host.log)"
 done
-nm cell_v2 discover_hosts > $LOG/discover-hosts.out 2>&1 \
-  || die "nova-manage cell_v2 discover_hosts failed (log: $LOG/discover-hosts.out)"
+quiet nm cell_v2 discover_hosts
 ts "compute hosts registered: $COMPUTE_HOSTS"
 
 # ------------------------------------------------------------ 6. flavor, image, quota
@@ -603,50 +687,6 @@ osc quota set --instances -1 --cores -1 --ram -1 demo >/dev/null
 ts "flavor vigil.tiny, image vigil-tiny, demo quota unlimited"
 
 # ------------------------------------------------------------ 7. credentials for the tests
-cat > $B/openstack.env <<EOF
-# Written by tests/openstack/up.sh: vigil-inspector's account (admin of
-# project demo) and the testbed's layout. Source it: . $B/openstack.env
-export OS_AUTH_URL=http://$H:5000/v3
-export OS_IDENTITY_API_VERSION=3
-export OS_REGION_NAME=RegionOne
-export OS_INTERFACE=public
-export OS_USERNAME=inspector
-export OS_PASSWORD=$INSPECTOR_PW
-export OS_PROJECT_NAME=demo
-export OS_USER_DOMAIN_NAME=Default
-export OS_PROJECT_DOMAIN_NAME=Default
-export VIGIL_OS_ADMIN_USERNAME=admin
-export VIGIL_OS_ADMIN_PASSWORD=$ADMIN_PW
-export VIGIL_OS_ADMIN_PROJECT=admin
-export VIGIL_OS_COMPUTE_HOSTS="$COMPUTE_HOSTS"
-export VIGIL_OS_FLAVOR=vigil.tiny
-export VIGIL_OS_IMAGE=vigil-tiny
-export VIGIL_OS_BASE=$B
-EOF
-cat > $B/clouds.yaml <<EOF
-# Written by tests/openstack/up.sh (OS_CLIENT_CONFIG_FILE=$B/clouds.yaml)
-clouds:
-  vigil-inspector:
-    auth:
-      auth_url: http://$H:5000/v3
-      username: inspector
-      password: $INSPECTOR_PW
-      project_name: demo
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    interface: public
-    identity_api_version: 3
-  vigil-admin:
-    auth:
-      auth_url: http://$H:5000/v3
-      username: admin
-      password: $ADMIN_PW
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    interface: public
-    identity_api_version: 3
-EOF
+write_credentials
+touch $RUN/seeded
 ts "DONE: OpenStack up on $H (Keystone :5000, Nova :8774); credentials in $B/openstack.env and $B/clouds.yaml"

@@ -751,6 +751,7 @@ start_sender(struct loop_fixture *f, bool announce_leave)
     struct heartbeat_options o = {
         .hostname = "host-a", .key = &f->key, .interval_us = 5000,
         .dscp = 48, .announce_leave = announce_leave,
+        .realtime_priority = 1,
         .destinations = destinations, .destinations_length = 1,
     };
     struct heartbeat *hb;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <event2/event.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "resv_db.h"
 #include "resv_engine.h"
 #include "resv_time.h"
+#include "vtime.h"
 
 #define HOUR 3600
 
@@ -678,6 +680,113 @@ test_rebuild_same_state(void **state)
     free(after);
 }
 
+/* Runs 'base' until '*count' reaches 'want' (bounded: fails after 20 s). */
+static void
+run_until(struct event_base *base, const int *count, int want)
+{
+    int64_t deadline = vtime_mono_ns() + INT64_C(20) * 1000000000;
+
+    while (*count < want) {
+        assert_true(vtime_mono_ns() < deadline);
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+}
+
+struct counted {
+    int done, failed;
+};
+
+static void
+done_count(int status, void *arg)
+{
+    struct counted *c = arg;
+
+    c->done++;
+    if (status) {
+        c->failed++;
+    }
+}
+
+static void
+test_threaded_group_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct resv_db *writer = NULL;
+    struct counted c = { 0 };
+    struct resv_record rec;
+    int64_t t = resv_time_now() + HOUR;
+    char why[256];
+    sqlite3 *other;
+
+    assert_non_null(base);
+    add_pool(f, "az1", 10, -1, -1, NULL);
+    resv_engine_free(f->engine);
+    assert_int_equal(resv_db_open(f->path, true, &writer, why, sizeof why),
+                     0);
+    f->options.base = base;
+    f->options.write_db = writer;
+    assert_int_equal(resv_engine_new(&f->options, &f->engine,
+                                     &(struct resv_engine_error) { 0 }), 0);
+
+    /* Five bookings: answered from the loop once the writer thread
+     * committed them; readable on the loop's own connection then. */
+    for (int i = 0; i < 5; i++) {
+        struct resv_reservation_request r = request("az1", 1, t, t + HOUR);
+
+        assert_int_equal(resv_engine_reserve(f->engine, &r, false, &rec,
+                                             done_count, &c, NULL), 0);
+    }
+    assert_int_equal(c.done, 0);
+    run_until(base, &c.done, 5);
+    assert_int_equal(c.failed, 0);
+    assert_int_equal(resv_db_get_reservation(f->db, rec.id, &rec, NULL), 0);
+    assert_int_equal(available(f, "az1", t), 5);
+
+    /* A lifecycle timer on the real loop: a start one second ahead. */
+    {
+        struct resv_reservation_request soon =
+            request("az1", 1, resv_time_now() + 1, t);
+        size_t before = f->event_count;
+        int64_t deadline = vtime_mono_ns() + INT64_C(20) * 1000000000;
+
+        assert_int_equal(resv_engine_reserve(f->engine, &soon, false, &rec,
+                                             done_count, &c, NULL), 0);
+        run_until(base, &c.done, 6);
+        while (f->event_count == before) {
+            assert_true(vtime_mono_ns() < deadline);
+            event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+            usleep(1000);
+        }
+        assert_int_equal(f->events[before], RESV_EVENT_START);
+        assert_string_equal(f->event_ids[before], rec.id);
+    }
+
+    /* A failed transaction on the writer thread: undone on the loop. */
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "DROP TABLE reservations", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    for (int i = 0; i < 3; i++) {
+        struct resv_reservation_request r = request("az1", 1, t, t + HOUR);
+
+        assert_int_equal(resv_engine_reserve(f->engine, &r, false, &rec,
+                                             done_count, &c, NULL), 0);
+    }
+    assert_int_equal(available(f, "az1", t), 2);
+    run_until(base, &c.done, 9);
+    assert_int_equal(c.failed, 3);
+    assert_int_equal(available(f, "az1", t), 5);
+
+    resv_engine_free(f->engine);
+    f->engine = NULL;
+    resv_db_close(writer);
+    f->options.base = NULL;
+    f->options.write_db = NULL;
+    event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -697,6 +806,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_same_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_threaded_group_commit, setup,
                                         teardown),
     };
 

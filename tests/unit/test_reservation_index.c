@@ -325,6 +325,48 @@ test_timeline_bulk_equals_incremental(void **state)
         assert_int_equal(a1, a2);
         assert_int_equal(b1, b2);
     }
+    /* Searches against a brute force over the sorted boundaries, with
+     * thresholds around the values, so that subtrees are skipped at every
+     * depth and the answers land anywhere. */
+    for (int q = 0; q < 400; q++) {
+        int64_t s = rng_in(-10, 50010), e = rng_in(s + 1, 50020);
+        int64_t base = 0, v, thr, at, want_above = INT64_MIN;
+        int64_t want_below = INT64_MIN;
+        size_t i = 0;
+
+        for (; i < length && entries[i].time <= s; i++) {
+            base += entries[i].delta;
+        }
+        thr = base + rng_in(-40, 41);
+        v = base;
+        if (v > thr) {
+            want_above = s;
+        }
+        if (v <= thr) {
+            want_below = s;
+        }
+        for (; i < length && entries[i].time < e; i++) {
+            v += entries[i].delta;
+            if (want_above == INT64_MIN && v > thr) {
+                want_above = entries[i].time;
+            }
+            if (want_below == INT64_MIN && v <= thr) {
+                want_below = entries[i].time;
+            }
+        }
+        if (want_above != INT64_MIN) {
+            assert_true(timeline_first_above(&bulk, s, e, thr, &at));
+            assert_int_equal(at, want_above);
+        } else {
+            assert_false(timeline_first_above(&bulk, s, e, thr, &at));
+        }
+        if (want_below != INT64_MIN) {
+            assert_true(timeline_first_at_or_below(&inc, s, e, thr, &at));
+            assert_int_equal(at, want_below);
+        } else {
+            assert_false(timeline_first_at_or_below(&inc, s, e, thr, &at));
+        }
+    }
     /* The bulk-loaded tree takes changes like any other. */
     for (size_t i = 0; i < length; i += 3) {
         assert_int_equal(timeline_add(&bulk, entries[i].time,

@@ -17,8 +17,10 @@
 
 #include "capvec.h"
 #include "idmap.h"
+#include "resv_record.h"
 #include "resv_request.h"
 #include "resv_time.h"
+#include "vuuid.h"
 
 static void
 test_time_parse(void **state)
@@ -282,6 +284,51 @@ test_pool_and_allocation_bodies(void **state)
                    "end: an allocation against");
 }
 
+/* The hand-written JSON of a record is the jansson one, byte for value. */
+static void
+test_record_format(void **state)
+{
+    struct resv_record r;
+    char text[2048];
+    json_t *mine, *theirs;
+    int n;
+
+    (void) state;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(resv_record_new_id(r.id), 0);
+    assert_true(vuuid_is_valid(r.id));
+    assert_int_equal(r.id[14], '7');
+    snprintf(r.zone, sizeof r.zone, "az \"1\" \\ r\xc3\xa9gion");
+    snprintf(r.project_id, sizeof r.project_id, "tenant");
+    snprintf(r.name, sizeof r.name, "tab\there");
+    r.start = 1795312387;
+    r.end = RESV_TIME_MAX;
+    r.status = RESV_STATUS_ACTIVE;
+    r.capacity.v[CAPVEC_CORES] = 8;
+    r.capacity.v[CAPVEC_VOLUMES] = CAPVEC_MAX;
+    r.allocated.v[CAPVEC_CORES] = 2;
+    for (int pass = 0; pass < 2; pass++) {
+        n = resv_record_format_json(&r, text, sizeof text);
+        assert_true(n > 0);
+        assert_int_equal(strlen(text), (size_t) n);
+        mine = json_loads(text, 0, NULL);
+        theirs = resv_record_to_json(&r);
+        assert_non_null(mine);
+        assert_non_null(theirs);
+        if (!json_equal(mine, theirs)) {
+            fail_msg("differs: %s", text);
+        }
+        json_decref(mine);
+        json_decref(theirs);
+        r.expiry = 600;
+        r.expired = true;
+        memset(&r.allocated, 0, sizeof r.allocated);
+    }
+    assert_int_equal(resv_record_format_json(&r, text, 40), -E2BIG);
+    assert_int_equal(resv_record_format_json(&r, text, (size_t) n), -E2BIG);
+    assert_int_equal(resv_record_format_json(&r, text, (size_t) n + 1), n);
+}
+
 struct item {
     char key[16];
 };
@@ -332,6 +379,7 @@ main(void)
         cmocka_unit_test(test_time_json),
         cmocka_unit_test(test_reservation_body),
         cmocka_unit_test(test_pool_and_allocation_bodies),
+        cmocka_unit_test(test_record_format),
         cmocka_unit_test(test_idmap),
     };
 

@@ -753,6 +753,52 @@ test_error_indication(void **state)
     assert_int_equal(r.gtpu.teid, 0);
     assert_int_equal(r.gtpu.ext_count, 1);
     assert_memory_equal(f + GTP_OFF, expect_gtp, sizeof expect_gtp);
+    {
+        uint32_t teid = 0, peer = 0;
+
+        assert_int_equal(upf_pkt_parse_error_indication(
+                             f + r.gtpu.payload_offset, r.gtpu.payload_size,
+                             &teid, &peer), 0);
+        assert_int_equal(teid, 0xdeadbeef);
+        assert_int_equal(peer, IP4(10, 1, 0, 1));
+    }
+}
+
+static void
+test_error_indication_ies(void **state)
+{
+    /* TEID Data I, GTP-U Peer Address; Recovery and a Private Extension
+     * (TLV, type 255) around them are skipped. */
+    static const uint8_t ies[] = {
+        14, 0,
+        16, 0xde, 0xad, 0xbe, 0xef,
+        255, 0, 3, 1, 2, 3,
+        133, 0, 4, 10, 1, 0, 1,
+    };
+    uint8_t bad[sizeof ies];
+    uint32_t teid = 0, peer = 0;
+
+    (void) state;
+    assert_int_equal(upf_pkt_parse_error_indication(ies, sizeof ies, &teid,
+                                                    &peer), 0);
+    assert_int_equal(teid, 0xdeadbeef);
+    assert_int_equal(peer, IP4(10, 1, 0, 1));
+    /* Every truncation fails. */
+    for (size_t n = 0; n < sizeof ies; n++) {
+        assert_int_equal(upf_pkt_parse_error_indication(ies, n, &teid, &peer),
+                         -EBADMSG);
+    }
+    /* An IPv6 peer, an unknown TV IE, a missing TEID. */
+    memcpy(bad, ies, sizeof ies);
+    bad[15] = 16;
+    assert_int_equal(upf_pkt_parse_error_indication(bad, sizeof bad, &teid,
+                                                    &peer), -EBADMSG);
+    memcpy(bad, ies, sizeof ies);
+    bad[0] = 99;
+    assert_int_equal(upf_pkt_parse_error_indication(bad, sizeof bad, &teid,
+                                                    &peer), -EBADMSG);
+    assert_int_equal(upf_pkt_parse_error_indication(ies + 7, sizeof ies - 7,
+                                                    &teid, &peer), -EBADMSG);
 }
 
 static void
@@ -809,6 +855,7 @@ main(void)
         cmocka_unit_test(test_icmp_echo),
         cmocka_unit_test(test_gtpu_echo),
         cmocka_unit_test(test_error_indication),
+        cmocka_unit_test(test_error_indication_ies),
         cmocka_unit_test(test_checksum),
         cmocka_unit_test(test_result_names),
     };

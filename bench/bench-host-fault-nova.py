@@ -407,7 +407,8 @@ def main():
                 if args.runs > 0:
                     result["static"] = run_static(args, h)
                 if args.nova_servers > 0:
-                    with Harness(args.build_dir, "bench-nova") as h2:
+                    with vo.TestbedLock(), \
+                            Harness(args.build_dir, "bench-nova") as h2:
                         try:
                             result["nova"] = run_nova(args, h2)
                         except (HarnessError, vo.OpenStackError) as e:

@@ -383,7 +383,7 @@ bench_in_process(const struct bench_options *o, int64_t now,
     eo.max_zones = 10;
     eo.max_pending = o->bookings + 1;
     eo.batch_max_ops = 4096;
-    eo.offer_max_jumps = 1000;
+    eo.offer_max_jumps = 200;
     eo.lifecycle_max_per_turn = 1000;
     eo.default_project_id = "bench";
     t0 = vtime_mono_ns();
@@ -442,7 +442,7 @@ bench_in_process(const struct bench_options *o, int64_t now,
     resv_db_close(db);
 }
 
-/* ---- 3. over HTTP -------------------------------------------------------- */
+/* ---- 3. over HTTP ------------------------------------------------------ */
 
 struct bench_daemon {
     pid_t pid;
@@ -1095,7 +1095,8 @@ main(int argc, char **argv)
            "\"rss_mib\": %.0f, \"rss_peak_mib\": %.0f, \"cpus\": %ld, "
            "\"load_average\": %.2f}\n",
            o.count, e.boundaries, h.rebuild_s, h.ready_s, e.check_p50,
-           e.check_p99, e.full_p50, e.full_p99, e.book_p50, e.book_p99, h.check_p50, h.check_p99,
+           e.check_p99, e.full_p50, e.full_p99, e.book_p50, e.book_p99,
+           h.check_p50, h.check_p99,
            h.per_second, h.book_p50, h.book_p99, o.clients,
            h.commit_ops_mean, h.rss_loaded_mib, h.hwm_mib, cpus, load[0]);
     return EXIT_SUCCESS;

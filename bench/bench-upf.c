@@ -747,6 +747,25 @@ print_result(const char *name, const struct result *r)
            (unsigned long long) r->packets);
 }
 
+/* Transparent huge pages backing this process (kB), -1 if unknown. */
+static long
+anon_huge_kb(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kb = -1;
+
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) {
+            break;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return kb;
+}
+
 static double
 load_average(void)
 {
@@ -852,6 +871,9 @@ main(int argc, char **argv)
     print_result("bare rx->tx (I/O ceiling)", &bare);
     print_result("uplink decap (GTP-U+PSC)", &up);
     print_result("downlink encap (QFI)", &down);
+    printf("  memory: %s; %ld MB on transparent huge pages\n",
+           rte_eal_has_hugepages() ? "hugepages" : "no hugepages (--no-huge)",
+           anon_huge_kb() / 1024);
     printf("  ratio to the I/O ceiling (medians): uplink %.2f, downlink "
            "%.2f; target 10 Mpps per core\n",
            up.per_core_mpps / bare.per_core_mpps,

@@ -56,9 +56,10 @@ static const struct config_option reservation_options[] = {
       "Writes waiting for their commit; more are refused (503)." },
     { "reservation", "batch_max_ops", CONFIG_INT, "4096", 1, 1000000,
       "Most writes per group-commit transaction." },
-    { "reservation", "offer_max_jumps", CONFIG_INT, "1000", 1, 1000000,
+    { "reservation", "offer_max_jumps", CONFIG_INT, "200", 1, 1000000,
       "Bound on the earliest-start search of a 409's offer: runs of time "
-      "short of capacity skipped, each O(log n)." },
+      "short of capacity skipped, each O(log n) per requested key; past "
+      "it the offer has no earliest start." },
     { "reservation", "lifecycle_max_per_turn", CONFIG_INT, "1000", 1,
       1000000,
       "Lifecycle transitions handled per turn of the event loop before "

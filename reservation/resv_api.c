@@ -82,8 +82,10 @@ resv_api_error_body(int code, const struct resv_engine_error *err)
     if (err->has_conflict) {
         json_t *c = json_pack("{s:s, s:I, s:I, s:o, s:o}",
                               "key", capvec_key_name(err->conflict.key),
-                              "requested", (json_int_t) err->conflict.requested,
-                              "available", (json_int_t) err->conflict.available,
+                              "requested",
+                              (json_int_t) err->conflict.requested,
+                              "available",
+                              (json_int_t) err->conflict.available,
                               "start", resv_time_to_json(err->conflict.start),
                               "end", resv_time_to_json(err->conflict.end));
 
@@ -598,7 +600,8 @@ resv_api_list_reservations(struct resv_api *api, struct evhttp_request *req)
     f.start = RESV_TIME_MIN;
     f.end = RESV_TIME_MAX;
     n1 = resv_api_query_time(req, &fields, "start", &f.start);
-    if (n1 < 0 || (n2 = resv_api_query_time(req, &fields, "end", &f.end)) < 0) {
+    n2 = n1 < 0 ? 0 : resv_api_query_time(req, &fields, "end", &f.end);
+    if (n1 < 0 || n2 < 0) {
         goto out;
     }
     f.has_window = n1 || n2;
@@ -994,7 +997,8 @@ resv_api_capacity(struct evhttp_request *req,
         json_t *piece = json_pack("{s:o, s:o, s:o}",
                                   "start", resv_time_to_json(steps[i].start),
                                   "end", resv_time_to_json(steps[i].end),
-                                  "capacity", capvec_to_json(&steps[i].value, true));
+                                  "capacity",
+                                  capvec_to_json(&steps[i].value, true));
 
         if (!piece || json_array_append_new(intervals, piece)) {
             json_decref(intervals);

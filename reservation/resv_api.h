@@ -1,9 +1,9 @@
 /* resv_api: the REST API of vigil-reservation on common/httpd.
  *
- *   POST/GET        /v1/pools              GET/DELETE       /v1/pools/{id}
- *   POST/GET        /v1/reservations       GET/PATCH/DELETE /v1/reservations/{id}
- *   POST/GET        /v1/allocations        GET/DELETE       /v1/allocations/{id}
- *   GET             /v1/capacity           GET              /v1/zones
+ *   POST, GET /v1/pools           GET, DELETE /v1/pools/{id}
+ *   POST, GET /v1/reservations    GET, PATCH, DELETE /v1/reservations/{id}
+ *   POST, GET /v1/allocations     GET, DELETE /v1/allocations/{id}
+ *   GET /v1/capacity              GET /v1/zones
  *
  * Bodies are parsed by resv_request.c and handed to resv_engine.c; a
  * write is answered (201/200/204) from the engine's 'done' callback, i.e.

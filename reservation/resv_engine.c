@@ -1735,7 +1735,8 @@ resv_engine_allocation_list(struct resv_engine *e, const char *reservation_id,
     while ((a = idmap_next(&e->allocations, &cursor))) {
         if (!a->committed || (zone && strcmp(zone, a->zone->name)) ||
             (reservation_id &&
-             (!a->reservation || strcmp(reservation_id, a->reservation->id)))) {
+             (!a->reservation ||
+              strcmp(reservation_id, a->reservation->id)))) {
             continue;
         }
         resv_engine_alloc_snapshot(a, &rec);
@@ -1912,7 +1913,8 @@ resv_load_reservation(const struct resv_record *rec, int64_t seq, void *arg)
     struct resv_zone *z;
 
     (void) seq;
-    if (rec->end <= rec->start || !capvec_le(&rec->allocated, &rec->capacity)) {
+    if (rec->end <= rec->start ||
+        !capvec_le(&rec->allocated, &rec->capacity)) {
         l->skipped++;
         return 0;
     }

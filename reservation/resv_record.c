@@ -96,8 +96,10 @@ resv_record_to_json(const struct resv_record *r)
         resv_record_set(obj, "expiry",
                         r->expiry ? json_integer(r->expiry) : json_null()) ||
         resv_record_set(obj, "expired", json_boolean(r->expired)) ||
-        resv_record_set(obj, "capacity", capvec_to_json(&r->capacity, false)) ||
-        resv_record_set(obj, "allocated", capvec_to_json(&r->allocated, false)) ||
+        resv_record_set(obj, "capacity",
+                        capvec_to_json(&r->capacity, false)) ||
+        resv_record_set(obj, "allocated",
+                        capvec_to_json(&r->allocated, false)) ||
         resv_record_set(obj, "created_at", resv_time_to_json(r->created)) ||
         resv_record_set(obj, "updated_at", resv_time_to_json(r->updated))) {
         json_decref(obj);
@@ -117,7 +119,8 @@ resv_pool_record_to_json(const struct resv_pool_record *p)
         resv_record_set(obj, "name", json_string(p->name)) ||
         resv_record_set(obj, "start", resv_time_to_json(p->start)) ||
         resv_record_set(obj, "end", resv_time_to_json(p->end)) ||
-        resv_record_set(obj, "capacity", capvec_to_json(&p->capacity, false)) ||
+        resv_record_set(obj, "capacity",
+                        capvec_to_json(&p->capacity, false)) ||
         resv_record_set(obj, "created_at", resv_time_to_json(p->created))) {
         json_decref(obj);
         return NULL;
@@ -139,7 +142,8 @@ resv_alloc_record_to_json(const struct resv_alloc_record *a)
         resv_record_set(obj, "instance", json_string(a->instance)) ||
         resv_record_set(obj, "start", resv_time_to_json(a->start)) ||
         resv_record_set(obj, "end", resv_time_to_json(a->end)) ||
-        resv_record_set(obj, "capacity", capvec_to_json(&a->capacity, false)) ||
+        resv_record_set(obj, "capacity",
+                        capvec_to_json(&a->capacity, false)) ||
         resv_record_set(obj, "created_at", resv_time_to_json(a->created))) {
         json_decref(obj);
         return NULL;

@@ -85,6 +85,11 @@ static const struct config_option upf_options[] = {
       "10.1.0.1/24 (the N3 address of GTP-U tunnels)." },
     { "access", "gateway", CONFIG_STRING, "", 0, 0,
       "Router towards off-link gNBs/eNBs (empty: none)." },
+    { "access", "n3_address", CONFIG_STRING, "", 0, 0,
+      "The IPv4 address of the GTP-U tunnels (the F-TEIDs the UPF hands "
+      "out, the source of what it encapsulates), when it is not the access "
+      "address: a service address the UPF also answers for (ARP, ICMP, "
+      "GTP-U); it moves with the service in an active/standby pair." },
     { "access", "neighbours", CONFIG_STRING, "", 0, 0,
       "Static ARP entries, \"IPv4=MAC\" separated by spaces or commas "
       "(never probed or aged)." },
@@ -322,6 +327,18 @@ upf_start_dataplane(struct upf *u, uint32_t *n3_ipv4)
         }
     }
     *n3_ipv4 = c.ipv4[UPF_SIDE_ACCESS];
+    {
+        const char *n3 = upf_string(u, "access", "n3_address");
+
+        if (*n3 && parse_ipv4(n3, &c.service_ipv4[UPF_SIDE_ACCESS])) {
+            VLOG_ERR(MOD, "[access] n3_address: expected an IPv4 address, "
+                     "got '%s'", n3);
+            return -EINVAL;
+        }
+        if (c.service_ipv4[UPF_SIDE_ACCESS]) {
+            *n3_ipv4 = c.service_ipv4[UPF_SIDE_ACCESS];
+        }
+    }
     c.port_ids[UPF_SIDE_ACCESS] =
         (uint16_t) upf_int(u, "dataplane", "access_port");
     c.port_ids[UPF_SIDE_CORE] = (uint16_t) upf_int(u, "dataplane",

@@ -211,6 +211,7 @@ dp_start_ports(struct upf_dp *dp, char *why, size_t why_size)
 
         ifc->port_id = c->port_ids[s];
         ifc->ipv4 = c->ipv4[s];
+        ifc->service_ipv4 = c->service_ipv4[s];
         ifc->netmask = prefix_mask(c->prefix_length[s]);
         ifc->gateway = c->gateway[s];
         ret = upf_port_start(ifc->port_id, (uint16_t) dp->workers_length,
@@ -236,6 +237,8 @@ dp_new_neigh(struct upf_dp *dp, char *why, size_t why_size)
             .name = names[s],
             .max_entries = dp->conf.neigh_max,
             .queue_length = dp->conf.neigh_queue,
+            /* A quarter of the pool for both sides together. */
+            .queue_total = dp->conf.mbufs / 8,
             .reachable_ns = (int64_t) dp->conf.neigh_reachable_ms * 1000000,
             .retrans_ns = NEIGH_RETRANS_NS,
             .probes = NEIGH_PROBES,

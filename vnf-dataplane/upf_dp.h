@@ -152,6 +152,9 @@ struct upf_iface {
     uint16_t port_id;
     uint8_t mac[UPF_PKT_MAC_SIZE];
     uint32_t ipv4;              /* the UPF's own address */
+    uint32_t service_ipv4;      /* a second own address (the N3 address of
+                                 * the tunnels, when it is not ipv4); 0:
+                                 * none */
     uint32_t netmask;
     uint32_t gateway;           /* 0: none (only on-link next hops) */
     struct upf_neigh_table *neigh;
@@ -160,6 +163,7 @@ struct upf_iface {
 struct upf_dp_conf {
     uint16_t port_ids[UPF_SIDE_COUNT];
     uint32_t ipv4[UPF_SIDE_COUNT];
+    uint32_t service_ipv4[UPF_SIDE_COUNT];   /* 0: none */
     uint8_t prefix_length[UPF_SIDE_COUNT];
     uint32_t gateway[UPF_SIDE_COUNT];
     uint32_t max_pdrs;          /* entries of each session table */
@@ -279,6 +283,13 @@ static inline struct upf_mbuf_priv *
 upf_mbuf_priv(struct rte_mbuf *m)
 {
     return (struct upf_mbuf_priv *) rte_mbuf_to_priv(m);
+}
+
+/* True when 'ipv4' is one of the addresses the UPF owns on 'ifc'. */
+static inline bool
+upf_iface_owns(const struct upf_iface *ifc, uint32_t ipv4)
+{
+    return ipv4 == ifc->ipv4 || (ifc->service_ipv4 && ipv4 == ifc->service_ipv4);
 }
 
 /* Adds 'n' to a counter that one thread writes and others read. */

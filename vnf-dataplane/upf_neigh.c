@@ -24,6 +24,7 @@ struct upf_neigh_table {
     struct upf_neigh *live;         /* list head */
     struct upf_neigh *retired;
     uint32_t count;                 /* live entries */
+    uint32_t held;                  /* packets in all queues */
     uint64_t generation;            /* bumped on each removal */
     struct upf_neigh_stats stats;
 };
@@ -103,6 +104,7 @@ drop_queue(struct upf_neigh_table *t, struct upf_neigh *n)
         rte_pktmbuf_free(n->queue[i]);
     }
     t->stats.queue_dropped += n->queue_length;
+    t->held -= n->queue_length;
     n->queue_length = 0;
 }
 
@@ -243,12 +245,14 @@ upf_neigh_resolve(struct upf_neigh_table *t, uint32_t ipv4,
         send_request(t, n);
         n->deadline_ns = now_ns + t->conf.retrans_ns;
     }
-    if (n->queue_length >= t->conf.queue_length) {
+    if (n->queue_length >= t->conf.queue_length
+        || t->held >= t->conf.queue_total) {
         t->stats.queue_dropped++;
         rte_pktmbuf_free(m);
         return -ENOBUFS;
     }
     n->queue[n->queue_length++] = m;
+    t->held++;
     t->stats.queued++;
     return 0;
 }
@@ -314,6 +318,7 @@ upf_neigh_learn(struct upf_neigh_table *t, uint32_t ipv4,
     for (unsigned int i = 0; i < n->queue_length; i++) {
         send_to(t, mac, n->queue[i]);
     }
+    t->held -= n->queue_length;
     n->queue_length = 0;
 }
 

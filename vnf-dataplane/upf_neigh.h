@@ -7,7 +7,9 @@
  * owns everything else here: it creates the entry, holds up to
  * 'queue_length' packets per entry while it sends ARP requests (every
  * 'retrans_ns', at most 'probes' times), learns the MAC from the reply
- * and sends the held packets, and ages entries: after 'reachable_ns' an
+ * and sends the held packets (at most 'queue_total' held in all, so that
+ * unresolvable next hops cannot take the mbuf pool), and ages entries:
+ * after 'reachable_ns' an
  * entry that was used is probed again (keeping its MAC meanwhile), one
  * that was not is removed. Failed and removed entries are freed after an
  * RCU grace period, without blocking. Entries are capped at 'max_entries'.
@@ -61,6 +63,7 @@ struct upf_neigh_conf {
     const char *name;           /* unique in the process */
     uint32_t max_entries;
     uint32_t queue_length;      /* packets held per unresolved entry */
+    uint32_t queue_total;       /* packets held in all entries at most */
     int64_t reachable_ns;
     int64_t retrans_ns;
     unsigned int probes;

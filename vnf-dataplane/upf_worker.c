@@ -297,8 +297,8 @@ handle_arp(struct upf_worker *w, enum upf_side side, struct rte_mbuf *m,
     const struct upf_iface *ifc = &w->conf.ifaces[side];
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 
-    if (meta->arp_op == 1 && meta->dst_ipv4 == ifc->ipv4
-        && meta->src_ipv4 != ifc->ipv4) {
+    if (meta->arp_op == 1 && upf_iface_owns(ifc, meta->dst_ipv4)
+        && !upf_iface_owns(ifc, meta->src_ipv4)) {
         upf_pkt_arp_reply(frame, meta, ifc->mac);
         count(w, side, UPF_CTR_ARP_REPLIES);
         tx_enqueue(w, side, m);
@@ -318,7 +318,7 @@ handle_icmp(struct upf_worker *w, enum upf_side side, struct rte_mbuf *m,
 {
     const struct upf_iface *ifc = &w->conf.ifaces[side];
 
-    if (meta->dst_ipv4 != ifc->ipv4) {
+    if (!upf_iface_owns(ifc, meta->dst_ipv4)) {
         drop(w, side, UPF_CTR_NOT_LOCAL, m);
         return;
     }
@@ -529,18 +529,13 @@ classify(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
     unsigned int length = 0;
     uint64_t bytes = 0;
 
-    for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++) {
-        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-    }
+    /* (The frames' first lines are in cache: process() read them.) */
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
         struct upf_pkt_meta *meta = &metas[i];
         const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
         enum upf_pkt_result r;
 
-        if (i + PREFETCH_AHEAD < n) {
-            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
-        }
         bytes += rte_pktmbuf_pkt_len(m);
         if (m->nb_segs != 1) {
             drop(w, side, UPF_CTR_SEGMENTED, m);
@@ -561,7 +556,7 @@ classify(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
             continue;
         }
         if (side == UPF_SIDE_CORE) {
-            if (meta->dst_ipv4 != ifc->ipv4) {
+            if (!upf_iface_owns(ifc, meta->dst_ipv4)) {
                 keys[length] = meta->dst_ipv4;
                 todo[length++] = i;
                 continue;
@@ -583,7 +578,7 @@ classify(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
             drop(w, side, UPF_CTR_UNHANDLED, m);
             continue;
         }
-        if (meta->dst_ipv4 != ifc->ipv4) {
+        if (!upf_iface_owns(ifc, meta->dst_ipv4)) {
             drop(w, side, UPF_CTR_NOT_LOCAL, m);
             continue;
         }
@@ -626,26 +621,85 @@ classify(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
     return length;
 }
 
+/* The lookup key of a frame at a glance -- the TEID of what looks like a
+ * G-PDU on the access side, the destination of what looks like IPv4 not
+ * for the UPF on the core side -- read before the frame is validated, so
+ * that the snapshot is on its way from memory while classify() checks the
+ * frame. A frame whose key turns out otherwise is looked up again. */
+static inline bool
+quick_key(enum upf_side side, const struct upf_iface *ifc,
+          const struct rte_mbuf *m, uint32_t *key)
+{
+    const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+    size_t size = m->data_len, ihl;
+    const uint8_t *udp;
+
+    if (m->nb_segs != 1 || size < UPF_PKT_ETH_SIZE + UPF_PKT_IPV4_SIZE
+        || f[12] != 0x08 || f[13] != 0x00) {
+        return false;
+    }
+    if (side == UPF_SIDE_CORE) {
+        uint32_t dst = (uint32_t) f[30] << 24 | (uint32_t) f[31] << 16
+                       | (uint32_t) f[32] << 8 | f[33];
+
+        if (upf_iface_owns(ifc, dst)) {
+            return false;
+        }
+        *key = dst;
+        return true;
+    }
+    ihl = (size_t) (f[14] & 0x0f) * 4;
+    udp = f + UPF_PKT_ETH_SIZE + ihl;
+    if (f[23] != UPF_PKT_IPPROTO_UDP
+        || size < UPF_PKT_ETH_SIZE + ihl + UPF_PKT_UDP_SIZE
+                  + UPF_PKT_GTPU_SIZE
+        || udp[2] != (UPF_PKT_GTPU_PORT >> 8)
+        || udp[3] != (UPF_PKT_GTPU_PORT & 0xff)
+        || udp[UPF_PKT_UDP_SIZE + 1] != UPF_PKT_GTPU_GPDU) {
+        return false;
+    }
+    udp += UPF_PKT_UDP_SIZE + 4;
+    *key = (uint32_t) udp[0] << 24 | (uint32_t) udp[1] << 16
+           | (uint32_t) udp[2] << 8 | udp[3];
+    return true;
+}
+
 static void
 process(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
         uint16_t n)
 {
+    struct upf_table *table = side == UPF_SIDE_ACCESS ? w->conf.uplink
+                                                      : w->conf.downlink;
+    const struct upf_iface *ifc = &w->conf.ifaces[side];
     struct upf_pkt_meta metas[UPF_BURST];
-    uint32_t keys[UPF_BURST];
+    uint32_t quick[UPF_BURST], keys[UPF_BURST];
+    int8_t slot[UPF_BURST];
     uint16_t todo[UPF_BURST];
     void *rts[UPF_BURST];
-    unsigned int length;
+    unsigned int quick_length = 0, length;
 
-    length = classify(w, side, pkts, n, metas, keys, todo);
-    if (!length) {
-        return;
+    /* 1. Keys at a glance, one bulk lookup, the snapshots prefetched:
+     * everything a packet needs sits at fixed offsets from its snapshot,
+     * so no load here waits for another. */
+    for (uint16_t i = 0; i < n; i++) {
+        rte_prefetch0(pkts[i]);
     }
-    upf_table_lookup_bulk(side == UPF_SIDE_ACCESS ? w->conf.uplink
-                                                  : w->conf.downlink,
-                          keys, length, rts);
-    /* Everything a packet needs sits at fixed offsets from its snapshot:
-     * no load waits for another here. */
-    for (unsigned int j = 0; j < length; j++) {
+    for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++) {
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) {
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+        }
+        slot[i] = -1;
+        if (quick_key(side, ifc, pkts[i], &quick[quick_length])) {
+            slot[i] = (int8_t) quick_length++;
+        }
+    }
+    if (quick_length) {
+        upf_table_lookup_bulk(table, quick, quick_length, rts);
+    }
+    for (unsigned int j = 0; j < quick_length; j++) {
         struct upf_pdr_rt *rt = rts[j];
 
         if (rt) {
@@ -656,13 +710,26 @@ process(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
             }
         }
     }
+    /* 2. Validation, local answers, the keys for real. */
+    length = classify(w, side, pkts, n, metas, keys, todo);
+    /* 3. Forwarding. */
     for (unsigned int j = 0; j < length; j++) {
         uint16_t i = todo[j];
+        struct upf_pdr_rt *rt = NULL;
 
-        if (side == UPF_SIDE_ACCESS) {
-            uplink(w, pkts[i], &metas[i], rts[j]);
+        if (slot[i] >= 0 && quick[slot[i]] == keys[j]) {
+            rt = rts[slot[i]];
         } else {
-            downlink(w, pkts[i], &metas[i], rts[j]);
+            void *value;
+
+            if (!upf_table_lookup(table, keys[j], &value)) {
+                rt = value;
+            }
+        }
+        if (side == UPF_SIDE_ACCESS) {
+            uplink(w, pkts[i], &metas[i], rt);
+        } else {
+            downlink(w, pkts[i], &metas[i], rt);
         }
     }
 }

@@ -6,8 +6,8 @@
  *
  * The first byte picks the parser ('0' pool, '1' reservation, '2' update,
  * '3' allocation, '4' a query-string time; any byte works: (byte + 2)
- * modulo 5); the rest is the body. Beyond "no crash, no leak, no undefined behaviour" it
- * checks that:
+ * modulo 5); the rest is the body. Beyond "no crash, no leak, no
+ * undefined behaviour" it checks that:
  *   - a rejection is -EINVAL with a non-empty reason;
  *   - what is accepted keeps the documented bounds (counts, windows);
  *   - an accepted capacity vector survives capvec_to_json() and a second

@@ -599,6 +599,20 @@ def case_shutdown(h):
 
 def main():
     build_dir = parse_build_dir(description=__doc__)
+    lock = vo.TestbedLock()
+    try:
+        lock.__enter__()
+    except vo.OpenStackError as e:
+        print("FAIL: the OpenStack testbed is free for this test: %s" % e)
+        print("0 passed, 1 failed", flush=True)
+        return 1
+    try:
+        return run(build_dir)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def run(build_dir):
     with Harness(build_dir, "openstack") as h:
         suite = Suite("integration/test_openstack: a compute host fails in "
                       "a real OpenStack (Keystone, Nova)", h)

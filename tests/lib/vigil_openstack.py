@@ -9,6 +9,7 @@ clients under test (common/keystone.c, inspector/nova.c).
 Runs under Debian's /usr/bin/python3.
 """
 
+import fcntl
 import json
 import os
 import subprocess
@@ -49,6 +50,43 @@ def stop_testbed(log_path):
     with open(log_path, "ab") as log:
         subprocess.run(["bash", DOWN_SH], stdin=subprocess.DEVNULL,
                        stdout=log, stderr=subprocess.STDOUT, timeout=300)
+
+
+class TestbedLock:
+    """An exclusive lock on the testbed ($VIGIL_OS_BASE/use.lock) for the
+    whole of a test or benchmark: their servers, hosts and forced_down
+    states would collide with another run's. Waits up to 'timeout'
+    seconds, saying so."""
+
+    def __init__(self, timeout=3600):
+        self.timeout = timeout
+        self.file = None
+
+    def __enter__(self):
+        os.makedirs(base_dir(), exist_ok=True)
+        self.file = open(os.path.join(base_dir(), "use.lock"), "w")
+        deadline = time.monotonic() + self.timeout
+        said = False
+        while True:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if not said:
+                    print("    another test or benchmark uses the OpenStack "
+                          "testbed; waiting for it (%s)" % os.path.join(
+                              base_dir(), "use.lock"), flush=True)
+                    said = True
+                if time.monotonic() > deadline:
+                    raise OpenStackError("the testbed stayed in use by "
+                                         "another run for %d s"
+                                         % self.timeout)
+                time.sleep(1)
+
+    def __exit__(self, kind, value, tb):
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+        return False
 
 
 def start_testbed(log_path, timeout=1800):

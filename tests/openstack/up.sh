@@ -55,6 +55,11 @@ STARTED=0      # set when this run starts a daemon
 if [ "$(id -u)" -ne 0 ]; then
   die "must run as root (it installs packages and runs RabbitMQ)"
 fi
+# One up.sh at a time per testbed.
+mkdir -p "$B"
+exec 9>"$B/up.lock"
+flock -w 1800 9 || die "another up.sh still holds $B/up.lock after 30 minutes"
+
 if [ -n "${FRESH:-}" ]; then
   bash "$HERE/down.sh" >/dev/null 2>&1 || true
   rm -rf "$RUN" "$LOG" "$ETC"

@@ -104,11 +104,13 @@ group_teardown(void **state)
 }
 
 static struct fixture *
-fixture_new(uint32_t ei_rate, uint32_t neigh_queue)
+fixture_new_with(uint32_t ei_rate, uint32_t neigh_queue,
+                 uint32_t service_ipv4)
 {
     struct fixture *f = calloc(1, sizeof *f);
     struct upf_dp_conf c = {
         .ipv4 = { ACCESS_IP, CORE_IP },
+        .service_ipv4 = { service_ipv4, 0 },
         .prefix_length = { 24, 24 },
         .max_pdrs = 64,
         .mbufs = 2047,
@@ -150,6 +152,12 @@ fixture_new(uint32_t ei_rate, uint32_t neigh_queue)
     }
     f->now = SECOND_NS;
     return f;
+}
+
+static struct fixture *
+fixture_new(uint32_t ei_rate, uint32_t neigh_queue)
+{
+    return fixture_new_with(ei_rate, neigh_queue, 0);
 }
 
 static void
@@ -231,10 +239,10 @@ inner_packet(uint8_t *p, uint32_t src, uint32_t dst, size_t n)
     return ipv4_udp(p, src, dst, 40000, 40001, payload, n);
 }
 
-/* A G-PDU from the gNB to the UPF. */
+/* A G-PDU from the gNB to the UPF's address 'dst'. */
 static size_t
-gpdu(struct fixture *f, uint8_t *frame, uint32_t teid, const uint8_t *inner,
-     size_t inner_size, int qfi)
+gpdu_to(struct fixture *f, uint8_t *frame, uint32_t dst, uint32_t teid,
+        const uint8_t *inner, size_t inner_size, int qfi)
 {
     uint8_t g[2048];
     size_t n = 8;
@@ -253,7 +261,14 @@ gpdu(struct fixture *f, uint8_t *frame, uint32_t teid, const uint8_t *inner,
     put16(g + 2, (uint16_t) (n - 8));
     upf_pkt_write_eth(frame, f->mac[UPF_SIDE_ACCESS], gnb_mac,
                       UPF_PKT_ETHER_IPV4);
-    return 14 + ipv4_udp(frame + 14, GNB_IP, ACCESS_IP, 2152, 2152, g, n);
+    return 14 + ipv4_udp(frame + 14, GNB_IP, dst, 2152, 2152, g, n);
+}
+
+static size_t
+gpdu(struct fixture *f, uint8_t *frame, uint32_t teid, const uint8_t *inner,
+     size_t inner_size, int qfi)
+{
+    return gpdu_to(f, frame, ACCESS_IP, teid, inner, inner_size, qfi);
 }
 
 static void
@@ -811,6 +826,47 @@ test_buffer_and_malformed(void **state)
     fixture_free(f);
 }
 
+/* A second own address on the access side (the N3 service address):
+ * answered for ARP, and G-PDUs to it are the UPF's. */
+static void
+test_service_address(void **state)
+{
+    const uint32_t n3 = IP4(10, 1, 0, 100);
+    struct fixture *f = fixture_new_with(100, 4, n3);
+    struct upf_pdr_rt *rt = rt_new(f, UPF_RT_FORWARD | UPF_RT_DECAP);
+    uint8_t frame[256], inner[128];
+    size_t size = 0, inner_size = inner_packet(inner, UE_IP, PDN_IP, 8);
+    struct upf_pkt_meta m;
+
+    (void) state;
+    assert_int_equal(upf_pkt_arp_request(frame, sizeof frame, gnb_mac,
+                                         GNB_IP, n3, &size), 0);
+    inject(f, UPF_SIDE_ACCESS, frame, size);
+    run(f);
+    assert_int_equal(collect(f, UPF_SIDE_ACCESS), 1);
+    assert_int_equal(upf_pkt_parse(f->outs[0].data, f->outs[0].size, 0, &m),
+                     UPF_PKT_OK);
+    assert_int_equal(m.arp_op, 2);
+    assert_int_equal(m.src_ipv4, n3);
+    assert_int_equal(upf_dp_add_neighbour(f->dp, UPF_SIDE_CORE, PDN_IP,
+                                          pdn_mac), 0);
+    assert_int_equal(upf_table_set(upf_dp_uplink(f->dp), TEID, rt), 0);
+    inject(f, UPF_SIDE_ACCESS, frame,
+           gpdu_to(f, frame, n3, TEID, inner, inner_size, -1));
+    /* Another address of the subnet is not the UPF's. */
+    inject(f, UPF_SIDE_ACCESS, frame,
+           gpdu_to(f, frame, IP4(10, 1, 0, 101), TEID, inner, inner_size,
+                   -1));
+    run(f);
+    assert_int_equal(collect(f, UPF_SIDE_CORE), 1);
+    assert_memory_equal(f->outs[0].data + 14, inner, inner_size);
+    assert_int_equal(ctr(f, UPF_SIDE_ACCESS, UPF_CTR_NOT_LOCAL), 1);
+    upf_table_del(upf_dp_uplink(f->dp), TEID);
+    upf_dp_synchronize(f->dp);
+    rt_free(f, rt);
+    fixture_free(f);
+}
+
 /* A worker forwards on its own lcore while the main thread keeps
  * replacing the snapshot it uses and frees the old one after a grace
  * period. Without RCU doing its job ASan reports a use after free. */
@@ -877,6 +933,7 @@ main(void)
         cmocka_unit_test(test_gtpu_echo_and_signalling),
         cmocka_unit_test(test_drops_and_meter),
         cmocka_unit_test(test_buffer_and_malformed),
+        cmocka_unit_test(test_service_address),
         cmocka_unit_test(test_rcu_stress),
     };
 

@@ -686,10 +686,15 @@ process(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
     }
     for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++) {
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+        rte_prefetch0(rte_pktmbuf_mtod_offset(pkts[i], char *, 64));
     }
     for (uint16_t i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n) {
+            /* Two lines: the outer headers and, for a G-PDU, the inner
+             * one that classify() checks too. */
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+            rte_prefetch0(rte_pktmbuf_mtod_offset(pkts[i + PREFETCH_AHEAD],
+                                                  char *, 64));
         }
         slot[i] = -1;
         if (quick_key(side, ifc, pkts[i], &quick[quick_length])) {

@@ -70,7 +70,6 @@
 #define INNER_SIZE 64               /* bytes of the inner IPv4 packet */
 #define QFI 9
 #define RING_SIZE 4096
-#define IN_FLIGHT 3072
 #define WINDOW 64                   /* PFCP requests in flight */
 #define MAX_SESSIONS 1000000
 #define TEMPLATE 128
@@ -110,7 +109,9 @@ struct bench {
     size_t template_size;
     enum mode mode;
     uint32_t stop;
-    struct counters counters;       /* written by the worker lcore */
+    uint32_t go;                    /* a batch waits for the worker */
+    struct counters counters;       /* written by the worker lcore
+                                     * while 'go' is set */
     unsigned int worker_lcore;
 };
 
@@ -403,6 +404,8 @@ out:
 
 /* ---- the worker lcore --------------------------------------------------- */
 
+/* Runs a batch whenever 'go' is set: polls until the input ring is empty,
+ * then clears 'go'. Cycles of the polls that found work are counted. */
 static int
 worker_loop(void *arg)
 {
@@ -415,11 +418,16 @@ worker_loop(void *arg)
 
     rte_rcu_qsbr_thread_online(qsv, id);
     while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
-        uint64_t t0 = rte_rdtsc(), t1;
+        struct counters *c = &b->counters;
+        uint64_t t0, t1;
         unsigned int n;
 
         rte_rcu_qsbr_quiescent(qsv, id);
-
+        if (!__atomic_load_n(&b->go, __ATOMIC_ACQUIRE)) {
+            rte_pause();
+            continue;
+        }
+        t0 = rte_rdtsc();
         if (b->mode == MODE_BARE) {
             uint16_t sent;
 
@@ -434,18 +442,19 @@ worker_loop(void *arg)
             n = upf_worker_poll(w);
         }
         t1 = rte_rdtsc();
-        if (n && t1 - t0 > interrupted) {
-            __atomic_store_n(&b->counters.interrupted,
-                             b->counters.interrupted + 1, __ATOMIC_RELAXED);
-        } else if (n) {
-            struct counters *c = &b->counters;
-
-            __atomic_store_n(&c->busy_cycles, c->busy_cycles + (t1 - t0),
-                             __ATOMIC_RELAXED);
-            __atomic_store_n(&c->packets, c->packets + n, __ATOMIC_RELAXED);
+        if (!n) {
+            /* Everything this batch (the main lcore reads the counters
+             * once it sees 'go' cleared). */
+            __atomic_store_n(&b->go, 0, __ATOMIC_RELEASE);
+            continue;
         }
-        __atomic_store_n(&b->counters.polls, b->counters.polls + 1,
-                         __ATOMIC_RELAXED);
+        c->polls++;
+        if (t1 - t0 > interrupted) {
+            c->interrupted++;
+        } else {
+            c->busy_cycles += t1 - t0;
+            c->packets += n;
+        }
     }
     rte_rcu_qsbr_thread_offline(qsv, id);
     return 0;
@@ -477,22 +486,25 @@ refill(struct bench *b, struct rte_mbuf *m, unsigned int *next)
     }
 }
 
-/* A run is cut into windows of WINDOW_MS; the figures are the median
- * window and the best one (the least disturbed by other processes on a
- * shared machine). */
-#define WINDOW_MS 100
-#define MAX_WINDOWS 1000
+/* A run is a series of batches of BATCH frames: the main lcore fills the
+ * input ring while the worker waits, then the worker drains it in full
+ * bursts while the main lcore waits -- so the worker always has work and
+ * the generator's speed does not matter. The figures are the median batch
+ * and the best one (the least disturbed by other processes on a shared
+ * machine). */
+#define BATCH 2048
+#define WARM_BATCHES 20
+#define MAX_BATCHES 100000
 
 struct result {
-    double cycles_per_packet;       /* median window */
-    double best_cycles_per_packet;  /* best window */
+    double cycles_per_packet;       /* median batch */
+    double best_cycles_per_packet;  /* best batch */
     double per_core_mpps;           /* from the median */
     double best_per_core_mpps;
-    double achieved_mpps;           /* whole run, wall clock */
     uint64_t packets;
     uint64_t polls;
     uint64_t interrupted;           /* polls left out */
-    unsigned int windows;
+    unsigned int batches;
 };
 
 static int
@@ -503,17 +515,6 @@ compare_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void
-snapshot(struct bench *b, struct counters *c)
-{
-    c->busy_cycles = __atomic_load_n(&b->counters.busy_cycles,
-                                     __ATOMIC_RELAXED);
-    c->packets = __atomic_load_n(&b->counters.packets, __ATOMIC_RELAXED);
-    c->polls = __atomic_load_n(&b->counters.polls, __ATOMIC_RELAXED);
-    c->interrupted = __atomic_load_n(&b->counters.interrupted,
-                                     __ATOMIC_RELAXED);
-}
-
 static int
 run(struct bench *b, enum mode mode, struct result *res)
 {
@@ -522,12 +523,11 @@ run(struct bench *b, enum mode mode, struct result *res)
     enum upf_side out_side = mode == MODE_DOWNLINK ? UPF_SIDE_ACCESS
                                                    : UPF_SIDE_CORE;
     struct rte_mempool *pool = upf_dp_pool(b->dp);
-    struct rte_mbuf *pkts[64];
-    struct counters c0, c1, cw = { 0 };
-    uint64_t hz = rte_get_tsc_hz(), tsc0 = 0, tsc1, end, warm, window = 0;
-    unsigned int next = 0, in_flight = 0, windows = 0;
-    static double per_window[MAX_WINDOWS];
-    bool measuring = false;
+    static struct rte_mbuf *pkts[BATCH];
+    static double per_batch[MAX_BATCHES];
+    uint64_t hz = rte_get_tsc_hz(), end;
+    unsigned int next = 0, have = 0, batches = 0, round = 0;
+    struct counters total = { 0 };
 
     b->mode = mode;
     if (mode == MODE_DOWNLINK) {
@@ -536,81 +536,58 @@ run(struct bench *b, enum mode mode, struct result *res)
         make_uplink_template(b);
     }
     memset(&b->counters, 0, sizeof b->counters);
+    __atomic_store_n(&b->go, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&b->stop, 0, __ATOMIC_RELEASE);
-    while (in_flight < IN_FLIGHT) {
-        struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-
-        if (!m) {
-            break;
-        }
-        refill(b, m, &next);
-        if (rte_ring_enqueue(b->in[in_side], m)) {
-            rte_pktmbuf_free(m);
-            break;
-        }
-        in_flight++;
-    }
     if (rte_eal_remote_launch(worker_loop, b, b->worker_lcore)) {
         return -EBUSY;
     }
-    warm = rte_rdtsc() + hz / 5;
-    end = warm + (uint64_t) (b->seconds * (double) hz);
-    memset(&c0, 0, sizeof c0);
-    for (;;) {
-        unsigned int n = rte_ring_dequeue_burst(b->out[out_side],
-                                                (void **) pkts, 64, NULL);
-        uint64_t now;
+    end = rte_rdtsc() + (uint64_t) (b->seconds * (double) hz);
+    while (rte_rdtsc() < end && batches < MAX_BATCHES) {
+        struct counters before;
 
-        for (unsigned int i = 0; i < n; i++) {
-            refill(b, pkts[i], &next);
-        }
-        /* Packets the worker dropped come back from the pool. */
-        while (n < 64 && rte_ring_count(b->in[in_side]) + n < IN_FLIGHT / 2) {
+        /* Frames the worker dropped come back from the pool. */
+        while (have < BATCH) {
             struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 
             if (!m) {
                 break;
             }
-            refill(b, m, &next);
-            pkts[n++] = m;
+            pkts[have++] = m;
         }
-        if (n) {
-            unsigned int put = rte_ring_enqueue_burst(b->in[in_side],
-                                                      (void **) pkts, n,
-                                                      NULL);
-
-            if (put < n) {
-                rte_pktmbuf_free_bulk(pkts + put, n - put);
-            }
+        for (unsigned int i = 0; i < have; i++) {
+            refill(b, pkts[i], &next);
         }
-        now = rte_rdtsc();
-        if (!measuring && now >= warm) {
-            snapshot(b, &c0);
-            cw = c0;
-            tsc0 = now;
-            window = now + hz / 1000 * WINDOW_MS;
-            measuring = true;
-        }
-        if (measuring && now >= window) {
-            struct counters c;
-
-            snapshot(b, &c);
-            if (c.packets > cw.packets && windows < MAX_WINDOWS) {
-                per_window[windows++] =
-                    (double) (c.busy_cycles - cw.busy_cycles)
-                    / (double) (c.packets - cw.packets);
-            }
-            cw = c;
-            window = now + hz / 1000 * WINDOW_MS;
-        }
-        if (now >= end) {
+        if (rte_ring_enqueue_bulk(b->in[in_side], (void **) pkts, have,
+                                  NULL) != have) {
+            rte_pktmbuf_free_bulk(pkts, have);
+            have = 0;
             break;
         }
+        have = 0;
+        before = b->counters;
+        __atomic_store_n(&b->go, 1, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&b->go, __ATOMIC_ACQUIRE)) {
+            rte_pause();
+        }
+        if (++round > WARM_BATCHES) {
+            const struct counters *c = &b->counters;
+            uint64_t packets = c->packets - before.packets;
+
+            if (packets) {
+                per_batch[batches++] =
+                    (double) (c->busy_cycles - before.busy_cycles)
+                    / (double) packets;
+            }
+            total.packets += packets;
+            total.polls += c->polls - before.polls;
+            total.interrupted += c->interrupted - before.interrupted;
+        }
+        have = rte_ring_dequeue_burst(b->out[out_side], (void **) pkts,
+                                      BATCH, NULL);
     }
-    snapshot(b, &c1);
-    tsc1 = rte_rdtsc();
     __atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
     rte_eal_wait_lcore(b->worker_lcore);
+    rte_pktmbuf_free_bulk(pkts, have);
     for (int s = 0; s < UPF_SIDE_COUNT; s++) {
         void *m = NULL;
 
@@ -621,21 +598,19 @@ run(struct bench *b, enum mode mode, struct result *res)
             rte_pktmbuf_free(m);
         }
     }
-    res->packets = c1.packets - c0.packets;
-    res->polls = c1.polls - c0.polls;
-    res->interrupted = c1.interrupted - c0.interrupted;
-    if (!res->packets || !windows) {
+    if (!batches) {
         return -EIO;
     }
-    qsort(per_window, windows, sizeof per_window[0], compare_double);
-    res->windows = windows;
-    res->cycles_per_packet = per_window[windows / 2];
-    res->best_cycles_per_packet = per_window[0];
+    qsort(per_batch, batches, sizeof per_batch[0], compare_double);
+    res->batches = batches;
+    res->packets = total.packets;
+    res->polls = total.polls;
+    res->interrupted = total.interrupted;
+    res->cycles_per_packet = per_batch[batches / 2];
+    res->best_cycles_per_packet = per_batch[0];
     res->per_core_mpps = (double) hz / res->cycles_per_packet / 1e6;
     res->best_per_core_mpps = (double) hz / res->best_cycles_per_packet
                               / 1e6;
-    res->achieved_mpps = (double) res->packets
-                         / ((double) (tsc1 - tsc0) / (double) hz) / 1e6;
     return 0;
 }
 
@@ -756,11 +731,11 @@ cpu_model(char *buf, size_t size)
 static void
 print_result(const char *name, const struct result *r)
 {
-    printf("  %-27s %6.1f cycles/packet %6.2f Mpps/core (best window "
-           "%6.1f, %6.2f Mpps); %5.2f Mpps achieved; %llu packets, %llu of "
-           "%llu polls interrupted\n", name, r->cycles_per_packet,
+    printf("  %-27s %6.1f cycles/packet %6.2f Mpps per core (best batch "
+           "%6.1f, %6.2f Mpps); %llu packets in %u batches, %llu of %llu "
+           "polls interrupted\n", name, r->cycles_per_packet,
            r->per_core_mpps, r->best_cycles_per_packet, r->best_per_core_mpps,
-           r->achieved_mpps, (unsigned long long) r->packets,
+           (unsigned long long) r->packets, r->batches,
            (unsigned long long) r->interrupted,
            (unsigned long long) r->polls);
 }
@@ -875,11 +850,12 @@ main(int argc, char **argv)
     printf("  PFCP: %u Session Establishment Requests over UDP loopback, "
            "%d in flight: %.0f establishments/s\n", b.sessions, WINDOW,
            est_rate);
-    printf("  forwarding, %.1f s per run after 0.2 s warm-up, in %d ms "
-           "windows; per core = TSC Hz / busy cycles per packet (polls "
-           "over %d us, interrupted by the scheduler, left out); the median "
-           "window, and the best (least disturbed) one; load average before: "
-           "%.2f\n", b.seconds, WINDOW_MS, INTERRUPTED_US, load_average());
+    printf("  forwarding, %.1f s per run: batches of %d frames, the worker "
+           "drains each in full bursts while the generator waits (the first "
+           "%d batches warm up); per core = TSC Hz / busy cycles per packet "
+           "(polls over %d us, interrupted by the scheduler, left out); the "
+           "median batch and the best one; load average before: %.2f\n",
+           b.seconds, BATCH, WARM_BATCHES, INTERRUPTED_US, load_average());
     if (run(&b, MODE_BARE, &bare) || run(&b, MODE_UPLINK, &up)
         || run(&b, MODE_DOWNLINK, &down)) {
         fprintf(stderr, "bench-upf: a run forwarded nothing\n");
@@ -902,8 +878,7 @@ main(int argc, char **argv)
            "%.1f, \"downlink_mpps_per_core\": %.2f, "
            "\"downlink_cycles_per_packet\": %.1f, \"io_mpps_per_core\": %.2f, "
            "\"io_cycles_per_packet\": %.1f, \"uplink_ratio_to_io\": %.3f, "
-           "\"downlink_ratio_to_io\": %.3f, \"uplink_mpps_achieved\": %.2f, "
-           "\"downlink_mpps_achieved\": %.2f, "
+           "\"downlink_ratio_to_io\": %.3f, "
            "\"uplink_mpps_per_core_best\": %.2f, "
            "\"downlink_mpps_per_core_best\": %.2f, "
            "\"io_mpps_per_core_best\": %.2f, \"load_average\": %.2f, "
@@ -912,8 +887,8 @@ main(int argc, char **argv)
            b.sessions, INNER_SIZE, up.per_core_mpps, up.cycles_per_packet,
            down.per_core_mpps, down.cycles_per_packet, bare.per_core_mpps,
            bare.cycles_per_packet, up.per_core_mpps / bare.per_core_mpps,
-           down.per_core_mpps / bare.per_core_mpps, up.achieved_mpps,
-           down.achieved_mpps, up.best_per_core_mpps, down.best_per_core_mpps,
+           down.per_core_mpps / bare.per_core_mpps,
+           up.best_per_core_mpps, down.best_per_core_mpps,
            bare.best_per_core_mpps, load_average(), est_rate,
            (unsigned long long) rte_get_tsc_hz(), cpu);
     teardown(&b);

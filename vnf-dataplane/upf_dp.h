@@ -24,6 +24,7 @@
 #define VIGIL_UPF_DP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_common.h>
@@ -128,24 +129,30 @@ struct upf_meter {
 #define UPF_RT_GATE_CLOSED 0x20 /* a QER gate is closed for this direction */
 
 /* One PDR as the workers see it: immutable once published in a table,
- * except its counters. The first cache line holds what every packet
- * needs, the second the outer headers (downlink), then one counter line
- * per worker: all at fixed offsets from the snapshot's address, so that a
- * worker prefetches them together right after the lookup. A snapshot's
- * counters start at zero; when the control plane replaces it, it adds the
- * old snapshot's final counts to the PDR's totals (upf_session). */
+ * except its counters. The first cache line holds everything a forwarded
+ * packet needs, outer headers included; the second what only buffering
+ * and metering need; then one counter line per worker. All at fixed
+ * offsets from the snapshot's address, so that a worker prefetches them
+ * together right after the lookup. A snapshot's counters start at zero;
+ * when the control plane replaces it, it adds the old snapshot's final
+ * counts to the PDR's totals (upf_session). */
 struct upf_pdr_rt {
     uint16_t flags;             /* UPF_RT_* */
     uint8_t out_side;           /* enum upf_side forwarded packets go to */
     uint8_t meters_length;
-    uint16_t pdr_id;
     uint32_t ue_ipv4;           /* UPF_RT_UE_CHECK */
     uint32_t peer_ipv4;         /* UPF_RT_ENCAP: the tunnel's far end */
-    uint64_t seid;              /* the UPF's SEID of the session */
+    struct upf_pkt_encap encap; /* UPF_RT_ENCAP */
+    /* second line */
+    uint64_t seid __rte_cache_aligned;  /* the UPF's SEID of the session */
+    uint16_t pdr_id;
     struct upf_meter *meters[UPF_MAX_PDR_METERS];  /* owned by QERs */
-    struct upf_pkt_encap encap __rte_cache_aligned;    /* UPF_RT_ENCAP */
     struct upf_pdr_counter_slot counters[];    /* one per worker */
 };
+
+_Static_assert(offsetof(struct upf_pdr_rt, encap)
+               + sizeof(struct upf_pkt_encap) <= RTE_CACHE_LINE_SIZE,
+               "a packet's part of a snapshot fits in one cache line");
 
 /* One side's addressing. */
 struct upf_iface {

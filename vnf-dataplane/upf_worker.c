@@ -26,7 +26,7 @@
 
 #define TX_BUFFER (2 * UPF_BURST)
 #define IDLE_POLLS 256          /* empty polls before a nap */
-#define PREFETCH_AHEAD 3
+#define PREFETCH_AHEAD 8
 #define NH_CACHE 64             /* next hops remembered per side */
 
 struct upf_tx {
@@ -710,9 +710,6 @@ process(struct upf_worker *w, enum upf_side side, struct rte_mbuf **pkts,
         if (rt) {
             rte_prefetch0(rt);
             rte_prefetch0(&rt->counters[w->conf.index]);
-            if (side == UPF_SIDE_CORE) {
-                rte_prefetch0(&rt->encap);
-            }
         }
     }
     /* 2. Validation, local answers, the keys for real. */

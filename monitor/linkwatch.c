@@ -356,7 +356,7 @@ static void
 linkwatch_handle(struct linkwatch *lw, size_t size)
 {
     const struct nlmsghdr *nh;
-    int length = (int) size;
+    unsigned int length = (unsigned int) size;
 
     for (nh = (const struct nlmsghdr *) lw->buf; NLMSG_OK(nh, length);
          nh = NLMSG_NEXT(nh, length)) {

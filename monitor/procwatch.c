@@ -643,7 +643,7 @@ procwatch_drain_connector(struct procwatch *pw)
         ssize_t n = recvfrom(pw->cn_fd, pw->buf, PROCWATCH_CN_BUF_SIZE,
                              MSG_DONTWAIT, (struct sockaddr *) &from,
                              &from_size);
-        int length;
+        unsigned int length;
 
         if (n < 0) {
             if (errno == ENOBUFS) {
@@ -664,7 +664,7 @@ procwatch_drain_connector(struct procwatch *pw)
         if (from.nl_pid != 0) {
             continue;                    /* only the kernel speaks here */
         }
-        length = (int) n;
+        length = (unsigned int) n;
         for (nh = (const struct nlmsghdr *) pw->buf; NLMSG_OK(nh, length);
              nh = NLMSG_NEXT(nh, length)) {
             const struct cn_msg *cn = NLMSG_DATA(nh);

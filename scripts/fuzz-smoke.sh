@@ -14,7 +14,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
-targets=${FUZZ_TARGETS:-"fuzz_doctor_event fuzz_config fuzz_vtime fuzz_alarm fuzz_pfcp fuzz_openstack fuzz_heartbeat_wire fuzz_reservation"}
+targets=${FUZZ_TARGETS:-"fuzz_doctor_event fuzz_config fuzz_vtime fuzz_alarm fuzz_pfcp fuzz_openstack fuzz_heartbeat_wire fuzz_reservation fuzz_upf_packet"}
 
 CC=${CC:-clang} cmake -S "$root" -B "$build" -DVIGIL_FUZZ=ON \
     -DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

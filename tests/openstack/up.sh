@@ -112,7 +112,8 @@ alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; 
 start() {
   local n=$1; shift
   if alive "$n"; then return 0; fi
-  setsid "$@" >>"$LOG/$n.out" 2>&1 < /dev/null &
+  # 9>&-: the daemon must not inherit (and hold forever) up.sh's lock
+  setsid "$@" >>"$LOG/$n.out" 2>&1 < /dev/null 9>&- &
   echo $! > "$PIDS/$n.pid"
   STARTED=1
   ts "started $n (pid $(cat "$PIDS/$n.pid"))"
@@ -664,12 +665,15 @@ if [ "$STARTED" = 0 ] && [ -f $RUN/seeded ]; then
   ts "DONE: the running OpenStack answers; credentials in $B/openstack.env"
   exit 0
 fi
+rm -f $RUN/seeded     # written again once everything below succeeded
 
 # Each nova-compute creates its compute node (and its resource provider in
 # placement); then the hosts are mapped to cell1. (Not "state up": after a
 # restart a service may still be forced down by an earlier test.)
 for host in $COMPUTE_HOSTS; do
-  for i in $(seq 90); do
+  # up to ~10 minutes: a compute host that restarts with hundreds of
+  # servers (the benchmark's) goes through all of them first
+  for i in $(seq 150); do
     osc hypervisor list -f value -c "Hypervisor Hostname" 2>/dev/null | grep -qx "$host" && break
     alive nova-compute-$host || die "nova-compute-$host exited (log: $LOG/nova-compute-$host.log)"
     sleep 2

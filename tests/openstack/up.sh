@@ -673,13 +673,17 @@ rm -f $RUN/seeded     # written again once everything below succeeded
 for host in $COMPUTE_HOSTS; do
   # up to ~10 minutes: a compute host that restarts with hundreds of
   # servers (the benchmark's) goes through all of them first
+  # (One listing decides: asking again could fail on a transient API error.)
+  registered=0
   for i in $(seq 150); do
-    osc hypervisor list -f value -c "Hypervisor Hostname" 2>/dev/null | grep -qx "$host" && break
+    if osc hypervisor list -f value -c "Hypervisor Hostname" 2>/dev/null | grep -qx "$host"; then
+      registered=1; break
+    fi
     alive nova-compute-$host || die "nova-compute-$host exited (log: $LOG/nova-compute-$host.log)"
     sleep 2
   done
-  osc hypervisor list -f value -c "Hypervisor Hostname" | grep -qx "$host" \
-    || die "nova-compute on $host did not register (log: $LOG/nova-compute-$host.log)"
+  [ $registered = 1 ] \
+    || die "nova-compute on $host did not register within 5 minutes (log: $LOG/nova-compute-$host.log)"
 done
 quiet nm cell_v2 discover_hosts
 ts "compute hosts registered: $COMPUTE_HOSTS"

@@ -4,10 +4,10 @@
 # static host -> VM map, then the same against the real Nova of
 # tests/openstack/up.sh (started or reused; needs root the first time).
 #
-#   bench/bench-host-fault-nova.sh                      defaults
-#   bench/bench-host-fault-nova.sh --nova-servers 0     without OpenStack
-#   bench/bench-host-fault-nova.sh --nova-servers 500 --boot-budget-s 2400
-#   VIGIL_BENCH_BUILD=dir bench/bench-host-fault-nova.sh   another build
+#   scripts/bench-host-fault-nova.sh                      defaults
+#   scripts/bench-host-fault-nova.sh --nova-servers 0     without OpenStack
+#   scripts/bench-host-fault-nova.sh --nova-servers 500 --boot-budget-s 2400
+#   VIGIL_BENCH_BUILD=dir scripts/bench-host-fault-nova.sh   another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

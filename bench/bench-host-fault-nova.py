@@ -103,7 +103,7 @@ def wait_alarms(consumer, target, timeout=60):
     """Waits (polling the VNFM's received counter, which is cheap) until
     it counted 'target' alarms."""
     wait_for(lambda: received_count(consumer) >= target, timeout,
-             "%d alarms at the VNFM" % target, interval=0.002)
+             "%d alarms at the VNFM" % target, interval=0.05)
 
 
 def run_static(args, h):

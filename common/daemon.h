@@ -4,7 +4,8 @@
  * --log-level LEVEL, --SECTION.KEY=VALUE overrides) -> init in order ->
  * event_base_dispatch() -> tear down in reverse. daemon_signals_new() turns
  * SIGTERM and SIGINT into a callback on the event loop (the handler itself
- * only wakes the loop) and ignores SIGPIPE. */
+ * only wakes the loop) and ignores SIGPIPE. daemon_parse_args() also turns
+ * off glibc's fastbins (mallopt M_MXFAST 0; see daemon.c). */
 #ifndef VIGIL_DAEMON_H
 #define VIGIL_DAEMON_H
 

@@ -6,7 +6,10 @@
  * TCP_NODELAY is on. Each request has a total timeout and a connect timeout;
  * failures that may succeed later (transport errors, HTTP 5xx, 429) are
  * retried with exponential back-off and jitter up to the request's attempt
- * limit. The number of requests queued or in flight is capped (max_pending);
+ * limit. At most max_host_connections requests per origin (scheme, host,
+ * port) are on the wire at once; the others wait in that origin's FIFO and
+ * start in submission order. The number of requests queued or in flight is
+ * capped (max_pending);
  * beyond it httpc_submit() refuses with -ENOBUFS and the caller decides
  * (count it, keep it in its own queue). Response bodies are capped.
  * Requests never send "Expect: 100-continue"; a body without a caller's
@@ -77,7 +80,8 @@ void httpc_free(struct httpc *client);
 /* Starts 'request' (everything in it is copied). 0 when accepted (the
  * callback will run exactly once, never before this returns); -ENOBUFS
  * when max_pending requests are outstanding; -EINVAL for a bad request
- * (method not a token, URL not http(s), CR/LF in a header, max_attempts 0);
+ * (method not a token, URL not http(s) or its scheme://host:port over 300
+ * characters, CR/LF in a header, max_attempts 0);
  * -ECANCELED while httpc_free() runs; -ENOMEM. */
 int httpc_submit(struct httpc *client, const struct httpc_request *request,
                  httpc_done_fn *done, void *arg);

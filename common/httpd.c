@@ -56,6 +56,7 @@ struct httpd_route {
 };
 
 struct httpd {
+    struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     uint16_t port;
@@ -699,6 +700,7 @@ httpd_new(struct event_base *base, const struct httpd_options *options,
         ret = -ENOMEM;
         goto out;
     }
+    httpd->base = base;
     httpd->tail = &httpd->routes;
     httpd->max_body_size = options->max_body_size
                                ? options->max_body_size
@@ -791,4 +793,10 @@ uint16_t
 httpd_port(const struct httpd *httpd)
 {
     return httpd->port;
+}
+
+struct event_base *
+httpd_base(const struct httpd *httpd)
+{
+    return httpd->base;
 }

@@ -65,6 +65,9 @@ void httpd_free(struct httpd *httpd);
 /* The port actually bound (useful with port 0). */
 uint16_t httpd_port(const struct httpd *httpd);
 
+/* The loop the server runs on. */
+struct event_base *httpd_base(const struct httpd *httpd);
+
 /* Adds a route; patterns are matched in the order added. 0 or -errno. */
 int httpd_route(struct httpd *httpd, unsigned int methods, const char *pattern,
                 httpd_handler_fn *handler, void *arg);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
@@ -21,6 +22,21 @@
 #define API_DEFAULT_OWNER "vigil"
 #define API_MAX_FILTERS 16
 #define API_MAX_STATE_BODY 256
+/* POST /v1/events: events evaluated per turn of the loop, so that the
+ * webhooks of the first ones are on the wire while later ones are still
+ * evaluated; and bodies waiting, beyond which the intake answers 503. */
+#define API_EVENTS_PER_TURN 32
+#define API_MAX_JOBS 256
+
+/* One POST /v1/events body being evaluated; answered when done. */
+struct api_job {
+    struct api_job *next;
+    struct evhttp_request *req;
+    struct doctor_event *events;
+    size_t length;
+    size_t done;                   /* evaluated so far */
+    size_t matched, notified;
+};
 
 struct api {
     struct alarm_store *store;
@@ -30,6 +46,10 @@ struct api {
     char *default_user_id;
     struct metrics_gauge *alarms;
     struct metrics_counter *events_rejected;
+
+    struct event *jobs_event;      /* a zero timer: the next turn */
+    struct api_job *jobs_head, *jobs_tail;
+    size_t jobs;
 };
 
 static struct vlog_rate_limit api_db_rl = VLOG_RATE_LIMIT_INIT(1, 5);
@@ -671,6 +691,61 @@ api_alarm_state(struct evhttp_request *req, const struct httpd_params *params,
 
 /* ---- POST /v1/events ---- */
 
+/* Evaluates up to 'budget' events of the queued bodies, in order, and
+ * answers each body once all its events are done. Returns the budget
+ * left. */
+static size_t
+api_jobs_work(struct api *api, size_t budget)
+{
+    struct api_job *job;
+
+    while ((job = api->jobs_head) && budget) {
+        for (; job->done < job->length && budget; job->done++, budget--) {
+            size_t m = 0, n = 0;
+
+            evaluator_process(api->evaluator, &job->events[job->done], &m, &n);
+            job->matched += m;
+            job->notified += n;
+        }
+        if (job->done < job->length) {
+            break;
+        }
+        api->jobs_head = job->next;
+        if (!api->jobs_head) {
+            api->jobs_tail = NULL;
+        }
+        api->jobs--;
+        httpd_reply_json(job->req, 202, json_pack(
+            "{s:I, s:I, s:I}", "accepted", (json_int_t) job->length,
+            "matched", (json_int_t) job->matched,
+            "notified", (json_int_t) job->notified));
+        doctor_events_free(job->events, job->length);
+        free(job);
+    }
+    return budget;
+}
+
+/* One turn: a slice of the work, then back to the loop (sockets, curl's
+ * timers) until the next turn. */
+static void
+api_jobs_turn(struct api *api)
+{
+    static const struct timeval now = { 0, 0 };
+
+    api_jobs_work(api, API_EVENTS_PER_TURN);
+    if (api->jobs_head && !evtimer_pending(api->jobs_event, NULL)) {
+        evtimer_add(api->jobs_event, &now);
+    }
+}
+
+static void
+api_jobs_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    api_jobs_turn(arg);
+}
+
 static void
 api_events(struct evhttp_request *req, const struct httpd_params *params,
            void *arg)
@@ -681,13 +756,20 @@ api_events(struct evhttp_request *req, const struct httpd_params *params,
     const char *type = evhttp_find_header(
         evhttp_request_get_input_headers(req), "Content-Type");
     size_t size = evbuffer_get_length(in), length = 0;
-    size_t matched = 0, notified = 0;
     struct doctor_event *events = NULL;
+    struct api_job *job;
     const char *data;
     char err[256];
     int ret;
 
     (void) params;
+    if (api->jobs >= API_MAX_JOBS) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Retry-After", "1");
+        httpd_reply_error(req, 503, "%zu event bodies are being evaluated; "
+                          "try again", api->jobs);
+        return;
+    }
     if (type && strncasecmp(type, "application/json", 16)) {
         httpd_reply_error(req, 415, "Content-Type must be application/json");
         return;
@@ -707,19 +789,36 @@ api_events(struct evhttp_request *req, const struct httpd_params *params,
                           : 400, "%s", err);
         return;
     }
-    for (size_t i = 0; i < length; i++) {
-        size_t m = 0, n = 0;
-
-        events[i].stamps[DOCTOR_T07] = t07;
-        evaluator_process(api->evaluator, &events[i], &m, &n);
-        matched += m;
-        notified += n;
+    job = calloc(1, sizeof *job);
+    if (!job) {
+        doctor_events_free(events, length);
+        httpd_reply_error(req, 500, "out of memory");
+        return;
     }
-    doctor_events_free(events, length);
-    httpd_reply_json(req, 202, json_pack("{s:I, s:I, s:I}",
-                                         "accepted", (json_int_t) length,
-                                         "matched", (json_int_t) matched,
-                                         "notified", (json_int_t) notified));
+    for (size_t i = 0; i < length; i++) {
+        events[i].stamps[DOCTOR_T07] = t07;
+    }
+    job->req = req;
+    job->events = events;
+    job->length = length;
+    if (api->jobs_tail) {
+        api->jobs_tail->next = job;
+    } else {
+        api->jobs_head = job;
+    }
+    api->jobs_tail = job;
+    api->jobs++;
+    api_jobs_turn(api);
+}
+
+void
+api_flush(struct api *api)
+{
+    if (api) {
+        while (api->jobs_head) {
+            api_jobs_work(api, SIZE_MAX);
+        }
+    }
 }
 
 struct api *
@@ -733,6 +832,10 @@ api_new(struct httpd *httpd, const struct api_options *options, int *error)
     }
     api->store = options->store;
     api->db = options->db;
+    api->jobs_event = evtimer_new(httpd_base(httpd), api_jobs_event, api);
+    if (!api->jobs_event) {
+        goto out;
+    }
     api->evaluator = options->evaluator;
     api->default_project_id = strdup(options->default_project_id ?
                                      options->default_project_id
@@ -790,6 +893,10 @@ api_free(struct api *api)
 {
     if (!api) {
         return;
+    }
+    api_flush(api);
+    if (api->jobs_event) {
+        event_free(api->jobs_event);
     }
     free(api->default_project_id);
     free(api->default_user_id);

@@ -11,9 +11,13 @@
  *   GET    /v2/alarms/{id}/state    its state as a JSON string
  *   PUT    /v2/alarms/{id}/state    set it (body: a JSON string)
  *   POST   /v1/events               Doctor events from the inspector; each
- *                                   is stamped T07 on receipt, evaluated
- *                                   and its notifications submitted before
- *                                   the 202 reply
+ *                                   is stamped T07 on receipt; bodies are
+ *                                   evaluated in order, 32 events per turn
+ *                                   of the loop (the first webhooks leave
+ *                                   while later events wait), and answered
+ *                                   202 with counts once all their events
+ *                                   are evaluated; 503 + Retry-After while
+ *                                   256 bodies wait
  *
  * Ownership follows Aodh: project_id and user_id come from the body, else
  * from the X-Project-Id / X-User-Id headers, else from the configured
@@ -44,13 +48,18 @@ struct api_options {
 struct api;
 
 /* Adds the routes above to 'httpd'. The api must be freed after 'httpd'
- * (the routes point at it). NULL on failure with '*error' set to a
+ * (the routes point at it), and flushed before it. NULL on failure with '*error' set to a
  * negative errno: -EINVAL when a default id is longer than
  * ALARM_MAX_ID_LENGTH, -ENOMEM. */
 struct api *api_new(struct httpd *httpd, const struct api_options *options,
                     int *error);
 
-/* Frees the api. Accepts NULL. */
+/* Evaluates every event body still waiting and answers it (the answer
+ * leaves only if the loop runs again). Call before httpd_free(): freeing
+ * the server frees the requests. */
+void api_flush(struct api *api);
+
+/* Frees the api (after api_flush()). Accepts NULL. */
 void api_free(struct api *api);
 
 #endif

@@ -280,6 +280,7 @@ main(int argc, char **argv)
     status = EXIT_SUCCESS;
 out:
     daemon_signals_free(signals);
+    api_flush(api);                 /* event bodies still being evaluated */
     httpd_free(httpd);
     api_free(api);
     if (webhook && status == EXIT_SUCCESS) {

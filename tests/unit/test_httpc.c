@@ -54,6 +54,12 @@ struct fixture {
     uint16_t peers[MAX_PEERS];    /* distinct client ports seen by /peer */
     size_t peers_length;
 
+    /* /hold/{n}: requests answered only when the test releases them. */
+    struct evhttp_request *held[MAX_RESULTS];
+    int held_n[MAX_RESULTS];
+    size_t held_length;           /* arrived */
+    size_t released;
+
     /* Re-entrancy checks. */
     int submit_during_free;       /* what httpc_submit said in a callback */
     bool free_in_callback;
@@ -173,6 +179,17 @@ handle_peer(struct evhttp_request *req, const struct httpd_params *params,
         f->peers[f->peers_length++] = port;
     }
     httpd_reply_json(req, 204, NULL);
+}
+
+static void
+handle_hold(struct evhttp_request *req, const struct httpd_params *params,
+            void *arg)
+{
+    struct fixture *f = arg;
+
+    assert_true(f->held_length < MAX_RESULTS);
+    f->held_n[f->held_length] = atoi(params->values[0]);
+    f->held[f->held_length++] = req;
 }
 
 /* ---- client helpers ---------------------------------------------------- */
@@ -314,6 +331,8 @@ setup_with(void **state, const struct httpc_options *options)
     assert_int_equal(httpd_route(f->httpd, EVHTTP_REQ_GET | EVHTTP_REQ_POST,
                                  "/peer",
                                  handle_peer, f), 0);
+    assert_int_equal(httpd_route(f->httpd, EVHTTP_REQ_GET, "/hold/{}",
+                                 handle_hold, f), 0);
     f->client = httpc_new(f->base, options);
     assert_non_null(f->client);
     *state = f;
@@ -335,6 +354,14 @@ setup_small(void **state)
         .connect_timeout_ms = 1000,
         .timeout_ms = 2000,
     };
+
+    return setup_with(state, &options);
+}
+
+static int
+setup_two_connections(void **state)
+{
+    struct httpc_options options = { .max_host_connections = 2 };
 
     return setup_with(state, &options);
 }
@@ -740,6 +767,76 @@ test_concurrent(void **state)
     assert_true(f->peers_length <= 32);
 }
 
+/* Spins the loop a while without blocking. */
+static void
+spin(struct fixture *f)
+{
+    for (int i = 0; i < 50; i++) {
+        event_base_loop(f->base, EVLOOP_NONBLOCK);
+        usleep(200);
+    }
+}
+
+/* Runs the loop until 'count' held requests arrived; fails after 10 s. */
+static void
+run_until_held(struct fixture *f, size_t count)
+{
+    for (int i = 0; i < 10000 && f->held_length < count; i++) {
+        event_base_loop(f->base, EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    assert_int_equal(f->held_length, count);
+}
+
+static void
+test_origin_queue(void **state)
+{
+    struct fixture *f = *state;
+    char url[256];
+    struct httpc_request request = { .method = "GET", .url = url };
+
+    /* Five to one origin with two connections: two on the wire, three
+     * waiting, in order. */
+    for (int i = 0; i < 5; i++) {
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/hold/%d", f->port, i);
+        assert_int_equal(httpc_submit(f->client, &request, on_done, f), 0);
+    }
+    run_until_held(f, 2);
+    spin(f);
+    assert_int_equal(f->held_length, 2);
+    assert_int_equal(httpc_pending(f->client), 5);
+
+    /* The same origin spelled differently (scheme case, explicit host
+     * case) waits behind them ... */
+    snprintf(url, sizeof url, "HTTP://127.0.0.1:%u/echo", f->port);
+    assert_int_equal(httpc_submit(f->client, &request, on_done, f), 0);
+    spin(f);
+    assert_int_equal(f->completed, 0);
+
+    /* ... another origin (the same server by name) does not. */
+    snprintf(url, sizeof url, "http://localhost:%u/echo", f->port);
+    assert_int_equal(httpc_submit(f->client, &request, on_done, f), 0);
+    run_until(f, 1);
+    assert_int_equal(f->results[0].status, 200);
+    assert_int_equal(f->held_length, 2);
+
+    /* Each answer lets the next waiting request start, first in first
+     * out. */
+    for (size_t i = 0; i < 5; i++) {
+        evhttp_send_reply(f->held[i], 200, "OK", NULL);
+        run_until(f, 2 + i);
+        if (i + 2 < 5) {
+            run_until_held(f, i + 3);
+            assert_int_equal(f->held_n[i + 2], (int) i + 2);
+        }
+    }
+    run_until(f, 7);
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(f->results[i].status, 200);
+    }
+    assert_int_equal(httpc_pending(f->client), 0);
+}
+
 static void
 test_bad_requests(void **state)
 {
@@ -759,6 +856,15 @@ test_bad_requests(void **state)
     assert_int_equal(httpc_submit(f->client, &request, on_done, f), -EINVAL);
     request.url = NULL;
     assert_int_equal(httpc_submit(f->client, &request, on_done, f), -EINVAL);
+    {
+        /* An origin longer than httpc accepts. */
+        char url[600];
+
+        snprintf(url, sizeof url, "http://%0500d/", 0);
+        request.url = url;
+        assert_int_equal(httpc_submit(f->client, &request, on_done, f),
+                         -EINVAL);
+    }
     request.url = f->url;
     request.body_size = 3;
     assert_int_equal(httpc_submit(f->client, &request, on_done, f), -EINVAL);
@@ -790,6 +896,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_connection_reuse, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_origin_queue,
+                                        setup_two_connections, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
     };
 

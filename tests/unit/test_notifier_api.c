@@ -289,6 +289,7 @@ teardown(void **state)
 
     httpc_free(f->client);
     httpd_free(f->hook_httpd);
+    api_flush(f->api);
     httpd_free(f->api_httpd);
     api_free(f->api);
     evaluator_free(f->evaluator);
@@ -675,6 +676,115 @@ test_retry_after_503(void **state)
 /* The webhook sink alone: with one request allowed in flight and a FIFO of
  * two, five notifications give three deliveries, in order, and two drops
  * that are reported and counted. */
+/* A POST /v1/events body of 'count' events (ids "<tag>-<i>"): every
+ * 'every'-th one is a down/up of the VM (down first), the rest concern
+ * other instances. */
+static char *
+events_body(const char *tag, size_t count, size_t every)
+{
+    json_t *list = json_array();
+    char *text;
+
+    for (size_t i = 0; i < count; i++) {
+        bool vm = i % every == every - 1;
+        bool up = vm && (i / every) % 2 == 1;
+        char id[64], other[64];
+
+        snprintf(id, sizeof id, "%s-%zu", tag, i);
+        snprintf(other, sizeof other, "00000000-0000-4000-8000-%012zu", i);
+        assert_int_equal(json_array_append_new(list, json_pack(
+            "{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "id", id,
+            "time", "2026-11-22T01:53:07.123456Z",
+            "type", up ? "compute.instance.up" : "compute.instance.down",
+            "details", "hostname", "compute-1", "status", up ? "up" : "down",
+            "instance_uuid", vm ? VM_UUID : other)), 0);
+    }
+    text = json_dumps(list, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(list);
+    return text;
+}
+
+static const char *
+hook_event_id(const struct hook *h)
+{
+    return json_string_value(json_object_get(json_object_get(json_object_get(
+        h->body, "reason_data"), "event"), "message_id"));
+}
+
+/* A body larger than one turn of evaluation (32 events) is evaluated in
+ * order and answered with its counts once done; a second body sent
+ * meanwhile is evaluated after it (it ends in "ok": evaluated before the
+ * end of the first, the alarm would end in "alarm"). */
+static void
+test_large_bodies_in_order(void **state)
+{
+    struct fixture *f = *state;
+    char body[1024], id[VUUID_STRING_SIZE], path[128], url[256];
+    char *big = events_body("big", 300, 20);      /* 15 VM events */
+    char *small = events_body("small", 2, 1);     /* the VM down, up */
+    struct response r1 = { false, 0, NULL }, r2 = { false, 0, NULL };
+    struct httpc_request req = { .method = "POST", .url = url };
+    json_t *out;
+
+    vm_alarm_body(f, body, sizeof body, "vm-big", "");
+    create(f, body, id);
+    snprintf(url, sizeof url, "%s/v1/events", f->api_url);
+    req.body = big;
+    req.body_size = strlen(big);
+    assert_int_equal(httpc_submit(f->client, &req, client_done, &r1), 0);
+    assert_true(run_until(f, NULL, 1, 5000));
+    req.body = small;
+    req.body_size = strlen(small);
+    assert_int_equal(httpc_submit(f->client, &req, client_done, &r2), 0);
+    assert_true(run_until(f, &r1.done, 0, 5000));
+    assert_true(run_until(f, &r2.done, 0, 5000));
+    assert_true(run_until(f, NULL, 16, 5000));
+    assert_no_more_hooks(f, 100);
+
+    assert_int_equal(r1.status, 202);
+    out = json_loads(r1.body, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(out, "accepted")),
+                     300);
+    assert_int_equal(json_integer_value(json_object_get(out, "matched")), 15);
+    assert_int_equal(json_integer_value(json_object_get(out, "notified")),
+                     15);
+    json_decref(out);
+    assert_int_equal(r2.status, 202);
+    /* Webhooks travel on several connections and may arrive in any
+     * order; their previous/current states show the evaluation order:
+     * down, up, down, ... through the first body, then the second. */
+    for (size_t i = 0; i < 16; i++) {
+        const char *event = hook_event_id(&f->hooks[i]);
+        const char *current = json_string_value(json_object_get(
+            f->hooks[i].body, "current"));
+        const char *previous = json_string_value(json_object_get(
+            f->hooks[i].body, "previous"));
+        size_t k;
+
+        if (!strcmp(event, "small-1")) {
+            k = 15;
+        } else {
+            assert_int_equal(strncmp(event, "big-", 4), 0);
+            k = (size_t) atoi(event + 4) / 20;
+            assert_int_equal(atoi(event + 4) % 20, 19);
+        }
+        assert_string_equal(current, k % 2 ? "ok" : "alarm");
+        assert_string_equal(f->hooks[i].path, k % 2 ? "ok" : "alarm");
+        assert_string_equal(previous, k == 0 ? "insufficient data"
+                                      : k % 2 ? "alarm" : "ok");
+    }
+    snprintf(path, sizeof path, "/v2/alarms/%s", id);
+    assert_int_equal(call(f, "GET", path, NULL, NULL, &out), 200);
+    assert_string_equal(json_string_value(json_object_get(out, "state")),
+                        "ok");
+    json_decref(out);
+    free(r1.body);
+    free(r2.body);
+    free(big);
+    free(small);
+}
+
 static void
 test_sink_queue_and_drops(void **state)
 {
@@ -765,6 +875,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_delete_stops_delivery, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_503, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_large_bodies_in_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sink_queue_and_drops, setup,
                                         teardown),

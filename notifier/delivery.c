@@ -21,82 +21,106 @@ delivery_sink_free(struct delivery_sink *sink)
     }
 }
 
-/* One [name, dtype, value] triple, or NULL for a value that is not a
- * scalar (doctor_event never lets one through). */
-static json_t *
-delivery_trait(const char *name, const json_t *value)
+/* One [name, dtype, value] triple; nothing for a value that is not a
+ * scalar (doctor_event never lets one through). Returns whether it wrote
+ * one. */
+static bool
+delivery_trait(struct jsonw *w, bool first, const char *name,
+               const json_t *value)
 {
+    int type;
+
     if (json_is_string(value)) {
-        return json_pack("[s, i, O]", name, DELIVERY_TRAIT_TEXT, value);
+        type = DELIVERY_TRAIT_TEXT;
+    } else if (json_is_integer(value)) {
+        type = DELIVERY_TRAIT_INT;
+    } else if (json_is_real(value)) {
+        type = DELIVERY_TRAIT_FLOAT;
+    } else if (json_is_boolean(value)) {
+        type = DELIVERY_TRAIT_TEXT;
+    } else {
+        return false;
     }
-    if (json_is_integer(value)) {
-        return json_pack("[s, i, O]", name, DELIVERY_TRAIT_INT, value);
-    }
-    if (json_is_real(value)) {
-        return json_pack("[s, i, O]", name, DELIVERY_TRAIT_FLOAT, value);
-    }
+    jsonw_literal(w, first ? "[" : ",[");
+    jsonw_string(w, name);
+    jsonw_raw(w, ",", 1);
+    jsonw_int(w, type);
+    jsonw_raw(w, ",", 1);
     if (json_is_boolean(value)) {
-        return json_pack("[s, i, s]", name, DELIVERY_TRAIT_TEXT,
-                         json_is_true(value) ? "true" : "false");
+        jsonw_literal(w, json_is_true(value) ? "\"true\"" : "\"false\"");
+    } else {
+        jsonw_value(w, value);
     }
-    return NULL;
+    jsonw_raw(w, "]", 1);
+    return true;
 }
 
-json_t *
-delivery_event_to_json(const struct doctor_event *ev)
+char *
+delivery_event_text(const struct doctor_event *ev)
 {
     char generated[VTIME_ISO_SIZE];
-    json_t *traits = json_array(), *value;
+    struct jsonw w;
     const char *key;
+    json_t *value;
+    bool first = true;
 
-    if (!traits) {
-        return NULL;
-    }
+    jsonw_init(&w, 512);
+    vtime_format_iso(ev->time_ns, generated, sizeof generated);
+    jsonw_literal(&w, "{\"message_id\":");
+    jsonw_string(&w, ev->id);
+    jsonw_literal(&w, ",\"event_type\":");
+    jsonw_string(&w, ev->type);
+    jsonw_literal(&w, ",\"generated\":");
+    jsonw_string(&w, generated);
+    jsonw_literal(&w, ",\"traits\":[");
     json_object_foreach(ev->details, key, value) {
-        json_t *trait = delivery_trait(key, value);
-
-        if (trait && json_array_append_new(traits, trait)) {
-            json_decref(traits);
-            return NULL;
+        if (delivery_trait(&w, first, key, value)) {
+            first = false;
         }
     }
-    vtime_format_iso(ev->time_ns, generated, sizeof generated);
-    return json_pack("{s:s, s:s, s:s, s:o, s:{}, s:s}",
-                     "message_id", ev->id,
-                     "event_type", ev->type,
-                     "generated", generated,
-                     "traits", traits,
-                     "raw",
-                     "message_signature", "");
+    jsonw_literal(&w, "],\"raw\":{},\"message_signature\":\"\"}");
+    return jsonw_finish(&w, NULL);
 }
 
-json_t *
-delivery_notification_to_json(const struct delivery_notification *n,
-                              int64_t t08_ns)
+size_t
+delivery_body_begin(struct jsonw *w, const struct delivery_notification *n)
 {
-    json_t *profiler = json_object();
+    size_t stamps = 0;
 
-    for (int i = 0; profiler && i < DOCTOR_STAMP_COUNT; i++) {
-        int64_t ns = i == DOCTOR_T08 && t08_ns ? t08_ns : n->stamps[i];
-
-        if (ns && json_object_set_new(profiler,
-                                      doctor_stamp_name((enum doctor_stamp) i),
-                                      json_integer(ns))) {
-            json_decref(profiler);
-            profiler = NULL;
+    jsonw_literal(w, "{\"alarm_name\":");
+    jsonw_string(w, n->alarm->name);
+    jsonw_literal(w, ",\"alarm_id\":");
+    jsonw_string(w, n->alarm->id);
+    jsonw_literal(w, ",\"severity\":");
+    jsonw_string(w, alarm_severity_to_string(n->alarm->severity));
+    jsonw_literal(w, ",\"previous\":");
+    jsonw_string(w, alarm_state_to_string(n->previous));
+    jsonw_literal(w, ",\"current\":");
+    jsonw_string(w, alarm_state_to_string(n->current));
+    jsonw_literal(w, ",\"reason\":");
+    jsonw_string(w, n->reason);
+    jsonw_literal(w, ",\"reason_data\":{\"type\":\"event\",\"event\":");
+    jsonw_literal(w, n->event);
+    jsonw_literal(w, "},\"notification_id\":");
+    jsonw_string(w, n->notification_id);
+    jsonw_literal(w, ",\"profiler\":{");
+    for (int i = 0; i < DOCTOR_STAMP_COUNT; i++) {
+        if (n->stamps[i] && i != DOCTOR_T08) {
+            jsonw_literal(w, stamps++ ? ",\"" : "\"");
+            jsonw_literal(w, doctor_stamp_name((enum doctor_stamp) i));
+            jsonw_literal(w, "\":");
+            jsonw_int(w, n->stamps[i]);
         }
     }
-    if (!profiler) {
-        return NULL;
+    return stamps;
+}
+
+void
+delivery_body_end(struct jsonw *w, size_t stamps, int64_t t08_ns)
+{
+    if (t08_ns) {
+        jsonw_literal(w, stamps ? ",\"T08\":" : "\"T08\":");
+        jsonw_int(w, t08_ns);
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:O}, s:s, s:o}",
-                     "alarm_name", n->alarm->name,
-                     "alarm_id", n->alarm->id,
-                     "severity", alarm_severity_to_string(n->alarm->severity),
-                     "previous", alarm_state_to_string(n->previous),
-                     "current", alarm_state_to_string(n->current),
-                     "reason", n->reason,
-                     "reason_data", "type", "event", "event", n->event,
-                     "notification_id", n->notification_id,
-                     "profiler", profiler);
+    jsonw_literal(w, "}}");
 }

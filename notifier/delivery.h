@@ -27,6 +27,7 @@
 
 #include "alarm.h"
 #include "doctor_event.h"
+#include "jsonw.h"
 
 /* Ceilometer's trait types, as Aodh sends them in the traits triples. */
 enum delivery_trait_type {
@@ -45,7 +46,7 @@ struct delivery_notification {
     enum alarm_state previous;
     enum alarm_state current;       /* its actions are the ones to call */
     const char *reason;
-    const json_t *event;            /* delivery_event_to_json() */
+    const char *event;              /* delivery_event_text() */
     int64_t stamps[DOCTOR_STAMP_COUNT];  /* profiler so far, 0 = unset */
 };
 
@@ -70,16 +71,20 @@ int delivery_sink_submit(struct delivery_sink *sink,
 /* Calls sink->free(). Accepts NULL. */
 void delivery_sink_free(struct delivery_sink *sink);
 
-/* The Aodh event object for 'ev' (reason_data.event): message_id = ev->id,
- * event_type, generated = ev->time_ns as ISO-8601, traits = the details as
- * [name, dtype, value] triples (strings 1, integers 2, reals 3, booleans as
- * text "true"/"false"), raw {} and message_signature "". New reference,
- * NULL on allocation failure. */
-json_t *delivery_event_to_json(const struct doctor_event *ev);
+/* The Aodh event object for 'ev' (reason_data.event) as JSON text:
+ * message_id = ev->id, event_type, generated = ev->time_ns as ISO-8601,
+ * traits = the details as [name, dtype, value] triples (strings 1,
+ * integers 2, reals 3, booleans as text "true"/"false"), raw {} and
+ * message_signature "". Caller frees; NULL on allocation failure. */
+char *delivery_event_text(const struct doctor_event *ev);
 
-/* The webhook body of 'n' (new reference, NULL on allocation failure);
- * the profiler gets the stamps of 'n' plus T08 = 't08_ns' when non-zero. */
-json_t *delivery_notification_to_json(const struct delivery_notification *n,
-                                      int64_t t08_ns);
+/* The webhook body of 'n' is written in two parts, so that a sink can
+ * render it once and stamp T08 when it sends it: delivery_body_begin()
+ * writes everything up to the profiler's stamps (T08 left out) and returns
+ * how many stamps it wrote; delivery_body_end() adds T08 = 't08_ns' (none
+ * when 0) and closes the body. */
+size_t delivery_body_begin(struct jsonw *w,
+                           const struct delivery_notification *n);
+void delivery_body_end(struct jsonw *w, size_t stamps, int64_t t08_ns);
 
 #endif

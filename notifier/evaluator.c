@@ -24,7 +24,8 @@ struct evaluator {
 struct evaluator_run {
     struct evaluator *evaluator;
     const struct doctor_event *ev;
-    json_t *event;              /* Aodh form of 'ev', built on first use */
+    char *event;                /* Aodh form of 'ev' (JSON text), built on
+                                 * first use */
     size_t matched;
     size_t notified;
     int error;
@@ -108,7 +109,7 @@ evaluator_hit(struct alarm *alarm, enum alarm_match_kind kind, void *arg)
     }
     reason = alarm_match_reason(alarm, run->ev->id, run->ev->type);
     if (!run->event) {
-        run->event = delivery_event_to_json(run->ev);
+        run->event = delivery_event_text(run->ev);
     }
     if (!reason || !run->event ||
         alarm_match_commit(alarm, &t, reason, vtime_real_ns())) {
@@ -151,7 +152,7 @@ evaluator_process(struct evaluator *evaluator, const struct doctor_event *ev,
     evaluator_count(evaluator->events);
     alarm_store_match(evaluator->store, ev->type, ev->details, evaluator_hit,
                       &run);
-    json_decref(run.event);
+    free(run.event);
     if (matched) {
         *matched = run.matched;
     }

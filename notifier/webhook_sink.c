@@ -20,7 +20,9 @@ struct webhook_item {
     struct webhook_item *next;     /* in the FIFO */
     struct webhook_sink *sink;
     char *url;
-    json_t *body;                  /* shared by the URLs of a notification */
+    char *body;                    /* the body up to T08 (delivery.h) */
+    size_t body_length;
+    size_t stamps;                 /* profiler stamps in 'body' */
     char alarm_id[VUUID_STRING_SIZE];
     char request_id[WEBHOOK_REQUEST_ID_SIZE];
 };
@@ -93,7 +95,7 @@ webhook_item_free(struct webhook_item *item)
 {
     if (item) {
         free(item->url);
-        json_decref(item->body);
+        free(item->body);
         free(item);
     }
 }
@@ -109,27 +111,26 @@ webhook_send(struct webhook_sink *s, struct webhook_item *item)
     const char *headers[] = {
         "Content-Type: application/json", request_id_header, NULL,
     };
-    json_t *profiler = json_object_get(item->body, "profiler");
     struct httpc_request request = {
         .method = "POST",
         .url = item->url,
         .headers = headers,
         .retry = &s->retry,
     };
+    struct jsonw w;
     char *text;
     int ret;
 
     snprintf(request_id_header, sizeof request_id_header,
              "x-openstack-request-id: %s", item->request_id);
-    if (json_object_set_new(profiler, "T08", json_integer(vtime_mono_ns()))) {
-        return -ENOMEM;
-    }
-    text = json_dumps(item->body, JSON_COMPACT);
+    jsonw_init(&w, item->body_length + 48);
+    jsonw_raw(&w, item->body, item->body_length);
+    delivery_body_end(&w, item->stamps, vtime_mono_ns());
+    text = jsonw_finish(&w, &request.body_size);
     if (!text) {
         return -ENOMEM;
     }
     request.body = text;
-    request.body_size = strlen(text);
     ret = httpc_submit(s->client, &request, webhook_done, item);
     free(text);
     if (!ret) {
@@ -246,13 +247,17 @@ webhook_submit(struct delivery_sink *sink,
 {
     struct webhook_sink *s = webhook_sink_cast(sink);
     const struct alarm_actions *actions = &n->alarm->actions[n->current];
-    json_t *body;
+    struct jsonw w;
+    size_t stamps, length;
+    char *body;
     int ret = 0;
 
     if (actions->length == 0 || s->closing) {
         return 0;
     }
-    body = delivery_notification_to_json(n, 0);
+    jsonw_init(&w, 1024);
+    stamps = delivery_body_begin(&w, n);
+    body = jsonw_finish(&w, &length);
     if (!body) {
         webhook_count(s->failed, actions->length);
         return -ENOMEM;
@@ -262,14 +267,23 @@ webhook_submit(struct delivery_sink *sink,
         char uuid[VUUID_STRING_SIZE];
         int err = -ENOMEM;
 
-        if (!item || !(item->url = strdup(actions->urls[i]))) {
+        if (!item || !(item->url = strdup(actions->urls[i]))
+            || !(item->body = i + 1 == actions->length ? body
+                              : strdup(body))) {
+            if (item) {
+                free(item->url);
+            }
             free(item);
             webhook_count(s->failed, 1);
             ret = -ENOMEM;
             continue;
         }
+        if (item->body == body) {
+            body = NULL;            /* the last URL's item owns it */
+        }
         item->sink = s;
-        item->body = json_incref(body);
+        item->body_length = length;
+        item->stamps = stamps;
         memcpy(item->alarm_id, n->alarm->id, sizeof item->alarm_id);
         if (vuuid_generate(uuid)) {
             memcpy(uuid, n->notification_id, sizeof uuid);
@@ -292,7 +306,7 @@ webhook_submit(struct delivery_sink *sink,
         webhook_item_free(item);
         ret = err;
     }
-    json_decref(body);
+    free(body);
     webhook_update_depth(s);
     return ret;
 }

@@ -823,7 +823,7 @@ test_sink_queue_and_drops(void **state)
     n.previous = ALARM_STATE_OK;
     n.current = ALARM_STATE_ALARM;
     n.reason = "queued";
-    n.event = delivery_event_to_json(&ev);
+    n.event = delivery_event_text(&ev);
     assert_non_null(n.event);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(vuuid_generate(n.notification_id), 0);
@@ -854,7 +854,7 @@ test_sink_queue_and_drops(void **state)
     assert_non_null(strstr(rendered, "vigil_notifier_delivery_queue_depth"
                                      "{sink=\"webhook\"} 0\n"));
     evbuffer_free(text);
-    json_decref((json_t *) n.event);
+    free((char *) n.event);
     doctor_event_clear(&ev);
     alarm_free(alarm);
     delivery_sink_free(sink);

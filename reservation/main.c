@@ -18,6 +18,7 @@
 #include "httpd.h"
 #include "metrics.h"
 #include "resv_api.h"
+#include "resv_blazar.h"
 #include "resv_db.h"
 #include "resv_engine.h"
 #include "resv_notify.h"
@@ -92,6 +93,11 @@ static const struct config_option reservation_options[] = {
       "Timeout of one HTTP attempt." },
     { "notifier", "drain_timeout_ms", CONFIG_INT, "2000", 0, 60000,
       "At shutdown, how long queued events may still be delivered." },
+    { "blazar", "zone", CONFIG_STRING, "default", 0, 0,
+      "Zone where leases of the Blazar-compatible /v1/leases API book "
+      "(its pools give them capacity)." },
+    { "blazar", "max_leases", CONFIG_INT, "100000", 1, 4194304,
+      "Most leases known at once; terminated ones are forgotten first." },
     { NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL },
 };
 
@@ -113,6 +119,7 @@ struct reservation {
     struct resv_engine *engine;
     struct httpd *httpd;
     struct resv_api *api;
+    struct resv_blazar *blazar;
 };
 
 static int64_t
@@ -188,6 +195,7 @@ reservation_start(struct reservation *r)
     struct resv_engine_error eerr = { .message = "" };
     struct resv_engine_stats stats;
     struct resv_api_options ao = { 0 };
+    struct resv_blazar_options bo = { 0 };
     struct httpd_options ho = { 0 };
     const char *listen = reservation_string(r, "api", "listen");
     const char *database = reservation_string(r, "reservation", "database");
@@ -304,6 +312,16 @@ reservation_start(struct reservation *r)
         VLOG_ERR(MOD, "cannot set up the API: %s", strerror(-ret));
         return ret;
     }
+    bo.engine = r->engine;
+    bo.zone = reservation_string(r, "blazar", "zone");
+    bo.max_list = ao.max_list;
+    bo.max_leases = (size_t) reservation_int(r, "blazar", "max_leases");
+    r->blazar = resv_blazar_new(r->httpd, &bo, &ret);
+    if (!r->blazar) {
+        VLOG_ERR(MOD, "cannot set up the /v1/leases API ([blazar] zone "
+                 "'%s'): %s", bo.zone, strerror(-ret));
+        return ret;
+    }
     VLOG_INFO(MOD, "vigil-reservation %s listening on http://%s:%u/v1; "
               "events to %s", VIGIL_VERSION, host,
               (unsigned) httpd_port(r->httpd),
@@ -320,6 +338,7 @@ reservation_stop(struct reservation *r)
     httpd_free(r->httpd);
     resv_api_free(r->api);
     resv_engine_free(r->engine);
+    resv_blazar_free(r->blazar);
     if (r->base) {
         reservation_drain(r);
     }

@@ -48,8 +48,8 @@ static struct vlog_rate_limit resv_api_rl = VLOG_RATE_LIMIT_INIT(1, 5);
 
 /* ---- replies ------------------------------------------------------------ */
 
-static int
-resv_api_status(int ret)
+int
+resv_api_http_status(int ret)
 {
     switch (ret) {
     case -EINVAL:
@@ -124,7 +124,7 @@ static void
 resv_api_refuse(struct evhttp_request *req, int ret,
                 const struct resv_engine_error *err)
 {
-    int code = resv_api_status(ret);
+    int code = resv_api_http_status(ret);
     json_t *body;
 
     if (code == 500) {

@@ -34,6 +34,11 @@ struct resv_api *resv_api_new(struct httpd *httpd,
                               const struct resv_api_options *options,
                               int *error);
 
+/* The HTTP status for an engine error (0 or -errno of resv_engine.h):
+ * -EINVAL 400, -EDQUOT 403, -ENOENT 404, -EBUSY/-EALREADY 409, -ENOBUFS
+ * 503, anything else 500. */
+int resv_api_http_status(int ret);
+
 /* Frees the API; free the httpd first (its routes point here). Accepts
  * NULL. */
 void resv_api_free(struct resv_api *api);

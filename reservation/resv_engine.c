@@ -128,6 +128,8 @@ struct resv_op {
     int event;                          /* enum resv_event_type, or -1 */
     struct capvec released;
     struct resv_saved saved;            /* RESV_CHANGE: before */
+    bool renamed;                       /* RESV_CHANGE: this op replaced the
+                                         * name and owns saved.name */
     struct resv_record row;             /* reservation row to write */
     union {
         struct resv_pool_record pool_row;
@@ -679,8 +681,10 @@ resv_op_finish(struct resv_batch_op *base, int status)
             resv_engine_schedule(e, op->resv);
             break;
         case RESV_OP_RESV_CHANGE:
-            /* The old name is no longer needed for an undo. */
-            if (op->saved.name != op->resv->name) {
+            /* The old name is no longer needed for an undo. Only the op
+             * that replaced it frees it: an earlier change without a name
+             * saved the same pointer. */
+            if (op->renamed) {
                 free(op->saved.name);
             }
             break;
@@ -1339,6 +1343,7 @@ resv_engine_update(struct resv_engine *e, const char *id,
     r->capacity = capacity;
     if (name) {
         r->name = name;
+        op->renamed = true;
     }
     r->updated = now;
     ret = resv_engine_hold(r, 1);

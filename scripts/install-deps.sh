@@ -10,6 +10,7 @@ packages=(
   libvirt-dev libvirt-daemon libvirt-clients
   libdpdk-dev python3-scapy tshark nftables
   python3 curl procps iproute2 libssl-dev
+  python3-blazarclient
 )
 
 missing=()

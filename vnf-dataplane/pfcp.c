@@ -52,36 +52,33 @@ struct pfcp_group {
     _Static_assert(ARRAY_SIZE(table) <= 32, #table " too long"); \
     static const struct pfcp_group name = {table, ARRAY_SIZE(table)}
 
+/* One member, single or repeated; the trailing argument is the
+ * designated initializer of its leaf codec or group. */
+#define MEMBER(T, ie, f, mand, hasoff, ...) \
+    {.type = (ie), .mandatory = (mand), .offset = offsetof(T, f), \
+     .has = (hasoff), __VA_ARGS__}
+#define ARRAY_MEMBER(T, ie, f, mn, ...) \
+    {.type = (ie), .array = true, .mandatory = (mn) > 0, .min = (mn), \
+     .max = MEMBER_COUNT(T, f), .offset = offsetof(T, f), \
+     .has = NONE, .count = offsetof(T, f##_length), \
+     .stride = MEMBER_STRIDE(T, f), __VA_ARGS__}
+
 /* Mandatory, no 'has_' flag. */
-#define M(T, ie, f, lf) \
-    {.type = (ie), .mandatory = true, .offset = offsetof(T, f), \
-     .has = NONE, .leaf = &(lf)}
+#define M(T, ie, f, lf) MEMBER(T, ie, f, true, NONE, .leaf = &(lf))
 /* Mandatory here, but with a 'has_' flag (optional elsewhere). */
 #define MH(T, ie, f, lf) \
-    {.type = (ie), .mandatory = true, .offset = offsetof(T, f), \
-     .has = offsetof(T, has_##f), .leaf = &(lf)}
+    MEMBER(T, ie, f, true, offsetof(T, has_##f), .leaf = &(lf))
 /* Optional or conditional. */
 #define O(T, ie, f, lf) \
-    {.type = (ie), .offset = offsetof(T, f), .has = offsetof(T, has_##f), \
-     .leaf = &(lf)}
+    MEMBER(T, ie, f, false, offsetof(T, has_##f), .leaf = &(lf))
 /* Repeated leaf IE. */
-#define A(T, ie, f, lf, mn) \
-    {.type = (ie), .array = true, .mandatory = (mn) > 0, .min = (mn), \
-     .max = MEMBER_COUNT(T, f), .offset = offsetof(T, f), \
-     .has = NONE, .count = offsetof(T, f##_length), \
-     .stride = MEMBER_STRIDE(T, f), .leaf = &(lf)}
+#define A(T, ie, f, lf, mn) ARRAY_MEMBER(T, ie, f, mn, .leaf = &(lf))
 /* Grouped IE variants of the above. */
 #define GMH(T, ie, f, g) \
-    {.type = (ie), .mandatory = true, .offset = offsetof(T, f), \
-     .has = offsetof(T, has_##f), .group = &(g)}
+    MEMBER(T, ie, f, true, offsetof(T, has_##f), .group = &(g))
 #define GO(T, ie, f, g) \
-    {.type = (ie), .offset = offsetof(T, f), .has = offsetof(T, has_##f), \
-     .group = &(g)}
-#define GA(T, ie, f, g, mn) \
-    {.type = (ie), .array = true, .mandatory = (mn) > 0, .min = (mn), \
-     .max = MEMBER_COUNT(T, f), .offset = offsetof(T, f), \
-     .has = NONE, .count = offsetof(T, f##_length), \
-     .stride = MEMBER_STRIDE(T, f), .group = &(g)}
+    MEMBER(T, ie, f, false, offsetof(T, has_##f), .group = &(g))
+#define GA(T, ie, f, g, mn) ARRAY_MEMBER(T, ie, f, mn, .group = &(g))
 /* A grouped IE whose members are flattened into the enclosing struct:
  * its table uses the enclosing struct's offsets. */
 #define GFLAT(T, ie, hasf, g) \
@@ -93,6 +90,30 @@ struct pfcp_group {
         {.type = (ie), .mandatory = true, .offset = 0, .has = NONE, \
          .leaf = &(lf)}}; \
     GROUP(name, name##_members)
+
+/* Runs of members that several tables share, in their encoding order. A
+ * 'KIND' argument is M, MH or O: how the table takes that member. */
+#define CAUSE_MEMBERS(T) \
+    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8), \
+    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16)
+#define NODE_RESPONSE_MEMBERS(T) \
+    M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id), \
+    CAUSE_MEMBERS(T)
+#define FEATURES_MEMBERS(T) \
+    O(T, PFCP_IE_UP_FUNCTION_FEATURES, up_features, pfcp_ie_up_features), \
+    O(T, PFCP_IE_CP_FUNCTION_FEATURES, cp_features, pfcp_ie_cp_features)
+#define UP_IP_MEMBER(T) \
+    A(T, PFCP_IE_UP_IP_RESOURCE_INFORMATION, up_ip_resources, pfcp_ie_up_ip, \
+      0)
+#define SETUP_MEMBERS(T) \
+    M(T, PFCP_IE_RECOVERY_TIME_STAMP, recovery_time_stamp, pfcp_ie_u32), \
+    FEATURES_MEMBERS(T), \
+    UP_IP_MEMBER(T)
+#define CREATE_RULE_MEMBERS(T, mn) \
+    GA(T, PFCP_IE_CREATE_PDR, create_pdrs, g_create_pdr, mn), \
+    GA(T, PFCP_IE_CREATE_FAR, create_fars, g_create_far, mn), \
+    GA(T, PFCP_IE_CREATE_URR, create_urrs, g_create_urr, 0), \
+    GA(T, PFCP_IE_CREATE_QER, create_qers, g_create_qer, 0)
 
 ID_GROUP(g_remove_pdr, PFCP_IE_PDR_ID, pfcp_ie_u16);
 ID_GROUP(g_remove_far, PFCP_IE_FAR_ID, pfcp_ie_u32);
@@ -113,48 +134,50 @@ static const struct pfcp_member pdi_members[] = {
 GROUP(g_pdi, pdi_members);
 
 #define T struct pfcp_pdr
+#define PDR_TAIL_MEMBERS \
+    O(T, PFCP_IE_FAR_ID, far_id, pfcp_ie_u32), \
+    A(T, PFCP_IE_URR_ID, urr_ids, pfcp_ie_u32, 0), \
+    A(T, PFCP_IE_QER_ID, qer_ids, pfcp_ie_u32, 0)
 static const struct pfcp_member create_pdr_members[] = {
     M(T, PFCP_IE_PDR_ID, pdr_id, pfcp_ie_u16),
     MH(T, PFCP_IE_PRECEDENCE, precedence, pfcp_ie_u32),
     GMH(T, PFCP_IE_PDI, pdi, g_pdi),
     O(T, PFCP_IE_OUTER_HEADER_REMOVAL, outer_header_removal, pfcp_ie_ohr),
-    O(T, PFCP_IE_FAR_ID, far_id, pfcp_ie_u32),
-    A(T, PFCP_IE_URR_ID, urr_ids, pfcp_ie_u32, 0),
-    A(T, PFCP_IE_QER_ID, qer_ids, pfcp_ie_u32, 0),
+    PDR_TAIL_MEMBERS,
 };
 static const struct pfcp_member update_pdr_members[] = {
     M(T, PFCP_IE_PDR_ID, pdr_id, pfcp_ie_u16),
     O(T, PFCP_IE_OUTER_HEADER_REMOVAL, outer_header_removal, pfcp_ie_ohr),
     O(T, PFCP_IE_PRECEDENCE, precedence, pfcp_ie_u32),
     GO(T, PFCP_IE_PDI, pdi, g_pdi),
-    O(T, PFCP_IE_FAR_ID, far_id, pfcp_ie_u32),
-    A(T, PFCP_IE_URR_ID, urr_ids, pfcp_ie_u32, 0),
-    A(T, PFCP_IE_QER_ID, qer_ids, pfcp_ie_u32, 0),
+    PDR_TAIL_MEMBERS,
 };
+#undef PDR_TAIL_MEMBERS
 #undef T
 GROUP(g_create_pdr, create_pdr_members);
 GROUP(g_update_pdr, update_pdr_members);
 
 #define T struct pfcp_forwarding
+#define FORWARDING_MEMBERS(KIND) \
+    KIND(T, PFCP_IE_DESTINATION_INTERFACE, destination_interface, \
+         pfcp_ie_u8_4bits), \
+    O(T, PFCP_IE_NETWORK_INSTANCE, network_instance, pfcp_ie_name), \
+    O(T, PFCP_IE_OUTER_HEADER_CREATION, outer_header_creation, pfcp_ie_ohc), \
+    O(T, PFCP_IE_TRANSPORT_LEVEL_MARKING, transport_level_marking, \
+      pfcp_ie_u16)
+#define INTERFACE_TYPE_MEMBER \
+    O(T, PFCP_IE_INTERFACE_TYPE, destination_interface_type, pfcp_ie_u8_6bits)
 static const struct pfcp_member forwarding_members[] = {
-    MH(T, PFCP_IE_DESTINATION_INTERFACE, destination_interface,
-       pfcp_ie_u8_4bits),
-    O(T, PFCP_IE_NETWORK_INSTANCE, network_instance, pfcp_ie_name),
-    O(T, PFCP_IE_OUTER_HEADER_CREATION, outer_header_creation, pfcp_ie_ohc),
-    O(T, PFCP_IE_TRANSPORT_LEVEL_MARKING, transport_level_marking,
-      pfcp_ie_u16),
-    O(T, PFCP_IE_INTERFACE_TYPE, destination_interface_type, pfcp_ie_u8_6bits),
+    FORWARDING_MEMBERS(MH),
+    INTERFACE_TYPE_MEMBER,
 };
 static const struct pfcp_member update_forwarding_members[] = {
-    O(T, PFCP_IE_DESTINATION_INTERFACE, destination_interface,
-      pfcp_ie_u8_4bits),
-    O(T, PFCP_IE_NETWORK_INSTANCE, network_instance, pfcp_ie_name),
-    O(T, PFCP_IE_OUTER_HEADER_CREATION, outer_header_creation, pfcp_ie_ohc),
-    O(T, PFCP_IE_TRANSPORT_LEVEL_MARKING, transport_level_marking,
-      pfcp_ie_u16),
+    FORWARDING_MEMBERS(O),
     O(T, PFCP_IE_PFCPSMREQ_FLAGS, smreq_flags, pfcp_ie_u8),
-    O(T, PFCP_IE_INTERFACE_TYPE, destination_interface_type, pfcp_ie_u8_6bits),
+    INTERFACE_TYPE_MEMBER,
 };
+#undef INTERFACE_TYPE_MEMBER
+#undef FORWARDING_MEMBERS
 #undef T
 GROUP(g_forwarding, forwarding_members);
 GROUP(g_update_forwarding, update_forwarding_members);
@@ -176,30 +199,27 @@ GROUP(g_create_far, create_far_members);
 GROUP(g_update_far, update_far_members);
 
 #define T struct pfcp_qer
-static const struct pfcp_member create_qer_members[] = {
-    M(T, PFCP_IE_QER_ID, qer_id, pfcp_ie_u32),
-    O(T, PFCP_IE_QER_CORRELATION_ID, qer_correlation_id, pfcp_ie_u32),
-    MH(T, PFCP_IE_GATE_STATUS, gate_status, pfcp_ie_gate),
-    O(T, PFCP_IE_MBR, mbr, pfcp_ie_bitrate),
-    O(T, PFCP_IE_GBR, gbr, pfcp_ie_bitrate),
-    O(T, PFCP_IE_QFI, qfi, pfcp_ie_u8_6bits),
-    O(T, PFCP_IE_RQI, rqi, pfcp_ie_u8),
-};
-static const struct pfcp_member update_qer_members[] = {
-    M(T, PFCP_IE_QER_ID, qer_id, pfcp_ie_u32),
-    O(T, PFCP_IE_QER_CORRELATION_ID, qer_correlation_id, pfcp_ie_u32),
-    O(T, PFCP_IE_GATE_STATUS, gate_status, pfcp_ie_gate),
-    O(T, PFCP_IE_MBR, mbr, pfcp_ie_bitrate),
-    O(T, PFCP_IE_GBR, gbr, pfcp_ie_bitrate),
-    O(T, PFCP_IE_QFI, qfi, pfcp_ie_u8_6bits),
-    O(T, PFCP_IE_RQI, rqi, pfcp_ie_u8),
-};
+#define QER_MEMBERS(KIND) \
+    M(T, PFCP_IE_QER_ID, qer_id, pfcp_ie_u32), \
+    O(T, PFCP_IE_QER_CORRELATION_ID, qer_correlation_id, pfcp_ie_u32), \
+    KIND(T, PFCP_IE_GATE_STATUS, gate_status, pfcp_ie_gate), \
+    O(T, PFCP_IE_MBR, mbr, pfcp_ie_bitrate), \
+    O(T, PFCP_IE_GBR, gbr, pfcp_ie_bitrate), \
+    O(T, PFCP_IE_QFI, qfi, pfcp_ie_u8_6bits), \
+    O(T, PFCP_IE_RQI, rqi, pfcp_ie_u8)
+static const struct pfcp_member create_qer_members[] = {QER_MEMBERS(MH)};
+static const struct pfcp_member update_qer_members[] = {QER_MEMBERS(O)};
+#undef QER_MEMBERS
 #undef T
 GROUP(g_create_qer, create_qer_members);
 GROUP(g_update_qer, update_qer_members);
 
 #define T struct pfcp_urr
-#define URR_OPTIONAL_MEMBERS \
+#define URR_MEMBERS(KIND) \
+    M(T, PFCP_IE_URR_ID, urr_id, pfcp_ie_u32), \
+    KIND(T, PFCP_IE_MEASUREMENT_METHOD, measurement_method, pfcp_ie_u8), \
+    KIND(T, PFCP_IE_REPORTING_TRIGGERS, reporting_triggers, \
+         pfcp_ie_triggers), \
     O(T, PFCP_IE_MEASUREMENT_PERIOD, measurement_period, pfcp_ie_u32), \
     O(T, PFCP_IE_VOLUME_THRESHOLD, volume_threshold, pfcp_ie_volume), \
     O(T, PFCP_IE_VOLUME_QUOTA, volume_quota, pfcp_ie_volume), \
@@ -207,19 +227,9 @@ GROUP(g_update_qer, update_qer_members);
     O(T, PFCP_IE_TIME_QUOTA, time_quota, pfcp_ie_u32), \
     O(T, PFCP_IE_QUOTA_HOLDING_TIME, quota_holding_time, pfcp_ie_u32), \
     O(T, PFCP_IE_MEASUREMENT_INFORMATION, measurement_information, pfcp_ie_u8)
-static const struct pfcp_member create_urr_members[] = {
-    M(T, PFCP_IE_URR_ID, urr_id, pfcp_ie_u32),
-    MH(T, PFCP_IE_MEASUREMENT_METHOD, measurement_method, pfcp_ie_u8),
-    MH(T, PFCP_IE_REPORTING_TRIGGERS, reporting_triggers, pfcp_ie_triggers),
-    URR_OPTIONAL_MEMBERS,
-};
-static const struct pfcp_member update_urr_members[] = {
-    M(T, PFCP_IE_URR_ID, urr_id, pfcp_ie_u32),
-    O(T, PFCP_IE_MEASUREMENT_METHOD, measurement_method, pfcp_ie_u8),
-    O(T, PFCP_IE_REPORTING_TRIGGERS, reporting_triggers, pfcp_ie_triggers),
-    URR_OPTIONAL_MEMBERS,
-};
-#undef URR_OPTIONAL_MEMBERS
+static const struct pfcp_member create_urr_members[] = {URR_MEMBERS(MH)};
+static const struct pfcp_member update_urr_members[] = {URR_MEMBERS(O)};
+#undef URR_MEMBERS
 #undef T
 GROUP(g_create_urr, create_urr_members);
 GROUP(g_update_urr, update_urr_members);
@@ -261,25 +271,15 @@ GROUP(g_heartbeat, heartbeat_members);
 #define T struct pfcp_association_setup_request
 static const struct pfcp_member assoc_setup_request_members[] = {
     M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
-    M(T, PFCP_IE_RECOVERY_TIME_STAMP, recovery_time_stamp, pfcp_ie_u32),
-    O(T, PFCP_IE_UP_FUNCTION_FEATURES, up_features, pfcp_ie_up_features),
-    O(T, PFCP_IE_CP_FUNCTION_FEATURES, cp_features, pfcp_ie_cp_features),
-    A(T, PFCP_IE_UP_IP_RESOURCE_INFORMATION, up_ip_resources, pfcp_ie_up_ip,
-      0),
+    SETUP_MEMBERS(T),
 };
 #undef T
 GROUP(g_assoc_setup_request, assoc_setup_request_members);
 
 #define T struct pfcp_association_setup_response
 static const struct pfcp_member assoc_setup_response_members[] = {
-    M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
-    M(T, PFCP_IE_RECOVERY_TIME_STAMP, recovery_time_stamp, pfcp_ie_u32),
-    O(T, PFCP_IE_UP_FUNCTION_FEATURES, up_features, pfcp_ie_up_features),
-    O(T, PFCP_IE_CP_FUNCTION_FEATURES, cp_features, pfcp_ie_cp_features),
-    A(T, PFCP_IE_UP_IP_RESOURCE_INFORMATION, up_ip_resources, pfcp_ie_up_ip,
-      0),
+    NODE_RESPONSE_MEMBERS(T),
+    SETUP_MEMBERS(T),
 };
 #undef T
 GROUP(g_assoc_setup_response, assoc_setup_response_members);
@@ -287,23 +287,18 @@ GROUP(g_assoc_setup_response, assoc_setup_response_members);
 #define T struct pfcp_association_update_request
 static const struct pfcp_member assoc_update_request_members[] = {
     M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
-    O(T, PFCP_IE_UP_FUNCTION_FEATURES, up_features, pfcp_ie_up_features),
-    O(T, PFCP_IE_CP_FUNCTION_FEATURES, cp_features, pfcp_ie_cp_features),
+    FEATURES_MEMBERS(T),
     O(T, PFCP_IE_ASSOCIATION_RELEASE_REQUEST, release_request, pfcp_ie_u8),
     O(T, PFCP_IE_GRACEFUL_RELEASE_PERIOD, graceful_release_period, pfcp_ie_u8),
-    A(T, PFCP_IE_UP_IP_RESOURCE_INFORMATION, up_ip_resources, pfcp_ie_up_ip,
-      0),
+    UP_IP_MEMBER(T),
 };
 #undef T
 GROUP(g_assoc_update_request, assoc_update_request_members);
 
 #define T struct pfcp_association_update_response
 static const struct pfcp_member assoc_update_response_members[] = {
-    M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
-    O(T, PFCP_IE_UP_FUNCTION_FEATURES, up_features, pfcp_ie_up_features),
-    O(T, PFCP_IE_CP_FUNCTION_FEATURES, cp_features, pfcp_ie_cp_features),
+    NODE_RESPONSE_MEMBERS(T),
+    FEATURES_MEMBERS(T),
 };
 #undef T
 GROUP(g_assoc_update_response, assoc_update_response_members);
@@ -317,9 +312,7 @@ GROUP(g_assoc_release_request, assoc_release_request_members);
 
 #define T struct pfcp_association_release_response
 static const struct pfcp_member assoc_release_response_members[] = {
-    M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
+    NODE_RESPONSE_MEMBERS(T),
 };
 #undef T
 GROUP(g_assoc_release_response, assoc_release_response_members);
@@ -340,9 +333,7 @@ GROUP(g_node_report_request, node_report_request_members);
 
 #define T struct pfcp_node_report_response
 static const struct pfcp_member node_report_response_members[] = {
-    M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
+    NODE_RESPONSE_MEMBERS(T),
 };
 #undef T
 GROUP(g_node_report_response, node_report_response_members);
@@ -351,10 +342,7 @@ GROUP(g_node_report_response, node_report_response_members);
 static const struct pfcp_member establishment_request_members[] = {
     M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
     M(T, PFCP_IE_FSEID, cp_fseid, pfcp_ie_fseid),
-    GA(T, PFCP_IE_CREATE_PDR, create_pdrs, g_create_pdr, 1),
-    GA(T, PFCP_IE_CREATE_FAR, create_fars, g_create_far, 1),
-    GA(T, PFCP_IE_CREATE_URR, create_urrs, g_create_urr, 0),
-    GA(T, PFCP_IE_CREATE_QER, create_qers, g_create_qer, 0),
+    CREATE_RULE_MEMBERS(T, 1),
     O(T, PFCP_IE_PDN_TYPE, pdn_type, pfcp_ie_u8_3bits),
 };
 #undef T
@@ -362,9 +350,7 @@ GROUP(g_establishment_request, establishment_request_members);
 
 #define T struct pfcp_establishment_response
 static const struct pfcp_member establishment_response_members[] = {
-    M(T, PFCP_IE_NODE_ID, node_id, pfcp_ie_node_id),
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
+    NODE_RESPONSE_MEMBERS(T),
     O(T, PFCP_IE_FSEID, up_fseid, pfcp_ie_fseid),
     GA(T, PFCP_IE_CREATED_PDR, created_pdrs, g_created_pdr, 0),
     O(T, PFCP_IE_FAILED_RULE_ID, failed_rule_id, pfcp_ie_failed_rule),
@@ -379,10 +365,7 @@ static const struct pfcp_member modification_request_members[] = {
     GA(T, PFCP_IE_REMOVE_FAR, remove_fars, g_remove_far, 0),
     GA(T, PFCP_IE_REMOVE_URR, remove_urrs, g_remove_urr, 0),
     GA(T, PFCP_IE_REMOVE_QER, remove_qers, g_remove_qer, 0),
-    GA(T, PFCP_IE_CREATE_PDR, create_pdrs, g_create_pdr, 0),
-    GA(T, PFCP_IE_CREATE_FAR, create_fars, g_create_far, 0),
-    GA(T, PFCP_IE_CREATE_URR, create_urrs, g_create_urr, 0),
-    GA(T, PFCP_IE_CREATE_QER, create_qers, g_create_qer, 0),
+    CREATE_RULE_MEMBERS(T, 0),
     GA(T, PFCP_IE_UPDATE_PDR, update_pdrs, g_update_pdr, 0),
     GA(T, PFCP_IE_UPDATE_FAR, update_fars, g_update_far, 0),
     GA(T, PFCP_IE_UPDATE_URR, update_urrs, g_update_urr, 0),
@@ -395,8 +378,7 @@ GROUP(g_modification_request, modification_request_members);
 
 #define T struct pfcp_modification_response
 static const struct pfcp_member modification_response_members[] = {
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
+    CAUSE_MEMBERS(T),
     GA(T, PFCP_IE_CREATED_PDR, created_pdrs, g_created_pdr, 0),
     GA(T, PFCP_IE_USAGE_REPORT_SMR, usage_reports, g_usage_report, 0),
     O(T, PFCP_IE_FAILED_RULE_ID, failed_rule_id, pfcp_ie_failed_rule),
@@ -406,8 +388,7 @@ GROUP(g_modification_response, modification_response_members);
 
 #define T struct pfcp_deletion_response
 static const struct pfcp_member deletion_response_members[] = {
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
+    CAUSE_MEMBERS(T),
     GA(T, PFCP_IE_USAGE_REPORT_SDR, usage_reports, g_usage_report, 0),
 };
 #undef T
@@ -435,8 +416,7 @@ GROUP(g_report_request, report_request_members);
 
 #define T struct pfcp_report_response
 static const struct pfcp_member report_response_members[] = {
-    M(T, PFCP_IE_CAUSE, cause, pfcp_ie_u8),
-    O(T, PFCP_IE_OFFENDING_IE, offending_ie, pfcp_ie_u16),
+    CAUSE_MEMBERS(T),
     O(T, PFCP_IE_PFCPSRRSP_FLAGS, srrsp_flags, pfcp_ie_u8),
 };
 #undef T

@@ -10,6 +10,7 @@
 #include "pfcp_ie.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -46,53 +47,9 @@ u8_encode(const struct pfcp_ie_codec *codec, const void *in,
     return 0;
 }
 
-static int
-u16_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
-           void *out, const char **why)
-{
-    (void) codec;
-    if (n < 2) {
-        return too_short(why);
-    }
-    *(uint16_t *) out = pfcp_ie_get16(p);
-    return 0;
-}
-
-static int
-u16_encode(const struct pfcp_ie_codec *codec, const void *in,
-           struct pfcp_writer *w)
-{
-    (void) codec;
-    pfcp_ie_put_be(w, *(const uint16_t *) in, 2);
-    return 0;
-}
-
-static int
-u32_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
-           void *out, const char **why)
-{
-    (void) codec;
-    if (n < 4) {
-        return too_short(why);
-    }
-    *(uint32_t *) out = pfcp_ie_get32(p);
-    return 0;
-}
-
-static int
-u32_encode(const struct pfcp_ie_codec *codec, const void *in,
-           struct pfcp_writer *w)
-{
-    (void) codec;
-    pfcp_ie_put_be(w, *(const uint32_t *) in, 4);
-    return 0;
-}
-
-/* Bitmaps of flag octets (features, triggers, apply action): octet 5 is
- * the low byte. param = field width in bytes (2, 4, 8) << 8 | minimum
- * octets to encode. Octets beyond the field width are ignored. */
+/* The value of an unsigned integer field 'width' bytes wide (2, 4, 8). */
 static uint64_t
-bitmap_load(const void *in, unsigned int width)
+field_load(const void *in, unsigned int width)
 {
     switch (width) {
     case 2:
@@ -103,6 +60,51 @@ bitmap_load(const void *in, unsigned int width)
         return *(const uint64_t *) in;
     }
 }
+
+static void
+field_store(void *out, unsigned int width, uint64_t v)
+{
+    switch (width) {
+    case 2:
+        *(uint16_t *) out = (uint16_t) v;
+        break;
+    case 4:
+        *(uint32_t *) out = (uint32_t) v;
+        break;
+    default:
+        *(uint64_t *) out = v;
+        break;
+    }
+}
+
+/* A big-endian integer of 'param' octets (2 or 4) in a field as wide. */
+static int
+uint_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
+            void *out, const char **why)
+{
+    uint64_t v = 0;
+
+    if (n < codec->param) {
+        return too_short(why);
+    }
+    for (unsigned int i = 0; i < codec->param; i++) {
+        v = v << 8 | p[i];
+    }
+    field_store(out, codec->param, v);
+    return 0;
+}
+
+static int
+uint_encode(const struct pfcp_ie_codec *codec, const void *in,
+            struct pfcp_writer *w)
+{
+    pfcp_ie_put_be(w, field_load(in, codec->param), codec->param);
+    return 0;
+}
+
+/* Bitmaps of flag octets (features, triggers, apply action): octet 5 is
+ * the low byte. param = field width in bytes (2, 4, 8) << 8 | minimum
+ * octets to encode. Octets beyond the field width are ignored. */
 
 static int
 bitmap_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
@@ -117,17 +119,7 @@ bitmap_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
     for (size_t i = 0; i < n && i < width; i++) {
         v |= (uint64_t) p[i] << (8 * i);
     }
-    switch (width) {
-    case 2:
-        *(uint16_t *) out = (uint16_t) v;
-        break;
-    case 4:
-        *(uint32_t *) out = (uint32_t) v;
-        break;
-    default:
-        *(uint64_t *) out = v;
-        break;
-    }
+    field_store(out, width, v);
     return 0;
 }
 
@@ -137,7 +129,7 @@ bitmap_encode(const struct pfcp_ie_codec *codec, const void *in,
 {
     unsigned int width = codec->param >> 8;
     unsigned int octets = codec->param & 0xff;
-    uint64_t v = bitmap_load(in, width);
+    uint64_t v = field_load(in, width);
 
     for (unsigned int i = 0; i < width; i++) {
         if ((v >> (8 * i)) & 0xff && i + 1 > octets) {
@@ -148,6 +140,42 @@ bitmap_encode(const struct pfcp_ie_codec *codec, const void *in,
         pfcp_ie_put8(w, (uint8_t) (v >> (8 * i)));
     }
     return 0;
+}
+
+/* The IPv4 and IPv6 addresses that flags 'v4' and 'v6' announce, in that
+ * order: their size, reading them (the caller checked that they are
+ * there; returns the octet after them) and writing them. */
+static size_t
+addrs_size(bool v4, bool v6)
+{
+    return (v4 ? 4 : 0) + (v6 ? 16 : 0);
+}
+
+static const uint8_t *
+addrs_get(const uint8_t *p, bool v4, bool v6, struct in_addr *ipv4,
+          struct in6_addr *ipv6)
+{
+    if (v4) {
+        memcpy(ipv4, p, 4);
+        p += 4;
+    }
+    if (v6) {
+        memcpy(ipv6, p, 16);
+        p += 16;
+    }
+    return p;
+}
+
+static void
+addrs_put(struct pfcp_writer *w, bool v4, bool v6,
+          const struct in_addr *ipv4, const struct in6_addr *ipv6)
+{
+    if (v4) {
+        pfcp_ie_put(w, ipv4, 4);
+    }
+    if (v6) {
+        pfcp_ie_put(w, ipv6, 16);
+    }
 }
 
 static int
@@ -261,7 +289,7 @@ fseid_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
              void *out, const char **why)
 {
     struct pfcp_fseid *f = out;
-    size_t off = 9;
+    bool v4, v6;
 
     (void) codec;
     if (n < 9) {
@@ -273,19 +301,12 @@ fseid_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
         return -EBADMSG;
     }
     f->seid = pfcp_ie_get64(p + 1);
-    if (f->flags & PFCP_FSEID_V4) {
-        if (n - off < 4) {
-            return too_short(why);
-        }
-        memcpy(&f->ipv4, p + off, 4);
-        off += 4;
+    v4 = f->flags & PFCP_FSEID_V4;
+    v6 = f->flags & PFCP_FSEID_V6;
+    if (n - 9 < addrs_size(v4, v6)) {
+        return too_short(why);
     }
-    if (f->flags & PFCP_FSEID_V6) {
-        if (n - off < 16) {
-            return too_short(why);
-        }
-        memcpy(&f->ipv6, p + off, 16);
-    }
+    addrs_get(p + 9, v4, v6, &f->ipv4, &f->ipv6);
     return 0;
 }
 
@@ -302,12 +323,8 @@ fseid_encode(const struct pfcp_ie_codec *codec, const void *in,
     }
     pfcp_ie_put8(w, f->flags);
     pfcp_ie_put_be(w, f->seid, 8);
-    if (f->flags & PFCP_FSEID_V4) {
-        pfcp_ie_put(w, &f->ipv4, 4);
-    }
-    if (f->flags & PFCP_FSEID_V6) {
-        pfcp_ie_put(w, &f->ipv6, 16);
-    }
+    addrs_put(w, f->flags & PFCP_FSEID_V4, f->flags & PFCP_FSEID_V6,
+              &f->ipv4, &f->ipv6);
     return 0;
 }
 
@@ -346,22 +363,16 @@ fteid_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
         return ret;
     }
     if (!(f->flags & PFCP_FTEID_CH)) {
-        size_t need = 4 + (f->flags & PFCP_FTEID_V4 ? 4 : 0) +
-                      (f->flags & PFCP_FTEID_V6 ? 16 : 0);
+        bool v4 = f->flags & PFCP_FTEID_V4;
+        bool v6 = f->flags & PFCP_FTEID_V6;
+        size_t need = 4 + addrs_size(v4, v6);
 
         if (n - off < need) {
             return too_short(why);
         }
         f->teid = pfcp_ie_get32(p + off);
-        off += 4;
-        if (f->flags & PFCP_FTEID_V4) {
-            memcpy(&f->ipv4, p + off, 4);
-            off += 4;
-        }
-        if (f->flags & PFCP_FTEID_V6) {
-            memcpy(&f->ipv6, p + off, 16);
-            off += 16;
-        }
+        addrs_get(p + off + 4, v4, v6, &f->ipv4, &f->ipv6);
+        off += need;
     }
     if (f->flags & PFCP_FTEID_CHID) {
         if (n - off < 1) {
@@ -386,12 +397,8 @@ fteid_encode(const struct pfcp_ie_codec *codec, const void *in,
     pfcp_ie_put8(w, f->flags);
     if (!(f->flags & PFCP_FTEID_CH)) {
         pfcp_ie_put_be(w, f->teid, 4);
-        if (f->flags & PFCP_FTEID_V4) {
-            pfcp_ie_put(w, &f->ipv4, 4);
-        }
-        if (f->flags & PFCP_FTEID_V6) {
-            pfcp_ie_put(w, &f->ipv6, 16);
-        }
+        addrs_put(w, f->flags & PFCP_FTEID_V4, f->flags & PFCP_FTEID_V6,
+                  &f->ipv4, &f->ipv6);
     }
     if (f->flags & PFCP_FTEID_CHID) {
         pfcp_ie_put8(w, f->choose_id);
@@ -413,22 +420,14 @@ ue_ip_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
         return too_short(why);
     }
     u->flags = p[0] & UE_IP_FLAGS;
-    need += (u->flags & PFCP_UE_IP_V4 ? 4 : 0) +
-            (u->flags & PFCP_UE_IP_V6 ? 16 : 0) +
+    need += addrs_size(u->flags & PFCP_UE_IP_V4, u->flags & PFCP_UE_IP_V6) +
             (u->flags & PFCP_UE_IP_IPV6D ? 1 : 0) +
             (u->flags & PFCP_UE_IP_IP6PL ? 1 : 0);
     if (n < need) {
         return too_short(why);
     }
-    p++;
-    if (u->flags & PFCP_UE_IP_V4) {
-        memcpy(&u->ipv4, p, 4);
-        p += 4;
-    }
-    if (u->flags & PFCP_UE_IP_V6) {
-        memcpy(&u->ipv6, p, 16);
-        p += 16;
-    }
+    p = addrs_get(p + 1, u->flags & PFCP_UE_IP_V4, u->flags & PFCP_UE_IP_V6,
+                  &u->ipv4, &u->ipv6);
     if (u->flags & PFCP_UE_IP_IPV6D) {
         u->ipv6_prefix_delegation_bits = *p++;
     }
@@ -449,12 +448,8 @@ ue_ip_encode(const struct pfcp_ie_codec *codec, const void *in,
         return -EINVAL;
     }
     pfcp_ie_put8(w, u->flags);
-    if (u->flags & PFCP_UE_IP_V4) {
-        pfcp_ie_put(w, &u->ipv4, 4);
-    }
-    if (u->flags & PFCP_UE_IP_V6) {
-        pfcp_ie_put(w, &u->ipv6, 16);
-    }
+    addrs_put(w, u->flags & PFCP_UE_IP_V4, u->flags & PFCP_UE_IP_V6,
+              &u->ipv4, &u->ipv6);
     if (u->flags & PFCP_UE_IP_IPV6D) {
         pfcp_ie_put8(w, u->ipv6_prefix_delegation_bits);
     }
@@ -865,19 +860,13 @@ remote_peer_decode(const struct pfcp_ie_codec *codec, const uint8_t *p,
         *why = "neither V4 nor V6";
         return -EBADMSG;
     }
-    need += (r->flags & PFCP_REMOTE_PEER_V4 ? 4 : 0) +
-            (r->flags & PFCP_REMOTE_PEER_V6 ? 16 : 0);
+    need += addrs_size(r->flags & PFCP_REMOTE_PEER_V4,
+                       r->flags & PFCP_REMOTE_PEER_V6);
     if (n < need) {
         return too_short(why);
     }
-    p++;
-    if (r->flags & PFCP_REMOTE_PEER_V4) {
-        memcpy(&r->ipv4, p, 4);
-        p += 4;
-    }
-    if (r->flags & PFCP_REMOTE_PEER_V6) {
-        memcpy(&r->ipv6, p, 16);
-    }
+    addrs_get(p + 1, r->flags & PFCP_REMOTE_PEER_V4,
+              r->flags & PFCP_REMOTE_PEER_V6, &r->ipv4, &r->ipv6);
     return 0;
 }
 
@@ -892,12 +881,8 @@ remote_peer_encode(const struct pfcp_ie_codec *codec, const void *in,
         return -EINVAL;
     }
     pfcp_ie_put8(w, r->flags);
-    if (r->flags & PFCP_REMOTE_PEER_V4) {
-        pfcp_ie_put(w, &r->ipv4, 4);
-    }
-    if (r->flags & PFCP_REMOTE_PEER_V6) {
-        pfcp_ie_put(w, &r->ipv6, 16);
-    }
+    addrs_put(w, r->flags & PFCP_REMOTE_PEER_V4, r->flags & PFCP_REMOTE_PEER_V6,
+              &r->ipv4, &r->ipv6);
     return 0;
 }
 
@@ -917,8 +902,8 @@ up_ip_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
     }
     r->flags = p[0] & UP_IP_FLAGS;
     r->teidri = (p[0] >> 2) & 7;
-    need += (r->teidri ? 1 : 0) + (r->flags & PFCP_UP_IP_V4 ? 4 : 0) +
-            (r->flags & PFCP_UP_IP_V6 ? 16 : 0) +
+    need += (r->teidri ? 1 : 0) +
+            addrs_size(r->flags & PFCP_UP_IP_V4, r->flags & PFCP_UP_IP_V6) +
             (r->flags & PFCP_UP_IP_ASSOSI ? 1 : 0);
     if (n < need) {
         return too_short(why);
@@ -927,14 +912,8 @@ up_ip_decode(const struct pfcp_ie_codec *codec, const uint8_t *p, size_t n,
     if (r->teidri) {
         r->teid_range = *p++;
     }
-    if (r->flags & PFCP_UP_IP_V4) {
-        memcpy(&r->ipv4, p, 4);
-        p += 4;
-    }
-    if (r->flags & PFCP_UP_IP_V6) {
-        memcpy(&r->ipv6, p, 16);
-        p += 16;
-    }
+    p = addrs_get(p, r->flags & PFCP_UP_IP_V4, r->flags & PFCP_UP_IP_V6,
+                  &r->ipv4, &r->ipv6);
     if (r->flags & PFCP_UP_IP_ASSONI) {
         /* The network instance fills what the source interface leaves. */
         int ret = name_store(&r->network_instance, p, n - need, why);
@@ -966,12 +945,8 @@ up_ip_encode(const struct pfcp_ie_codec *codec, const void *in,
     if (r->teidri) {
         pfcp_ie_put8(w, r->teid_range);
     }
-    if (r->flags & PFCP_UP_IP_V4) {
-        pfcp_ie_put(w, &r->ipv4, 4);
-    }
-    if (r->flags & PFCP_UP_IP_V6) {
-        pfcp_ie_put(w, &r->ipv6, 16);
-    }
+    addrs_put(w, r->flags & PFCP_UP_IP_V4, r->flags & PFCP_UP_IP_V6,
+              &r->ipv4, &r->ipv6);
     if (r->flags & PFCP_UP_IP_ASSONI) {
         pfcp_ie_put(w, r->network_instance.octets, r->network_instance.size);
     }
@@ -985,8 +960,8 @@ const struct pfcp_ie_codec pfcp_ie_u8 = {u8_decode, u8_encode, 0xff};
 const struct pfcp_ie_codec pfcp_ie_u8_6bits = {u8_decode, u8_encode, 0x3f};
 const struct pfcp_ie_codec pfcp_ie_u8_4bits = {u8_decode, u8_encode, 0x0f};
 const struct pfcp_ie_codec pfcp_ie_u8_3bits = {u8_decode, u8_encode, 0x07};
-const struct pfcp_ie_codec pfcp_ie_u16 = {u16_decode, u16_encode, 0};
-const struct pfcp_ie_codec pfcp_ie_u32 = {u32_decode, u32_encode, 0};
+const struct pfcp_ie_codec pfcp_ie_u16 = {uint_decode, uint_encode, 2};
+const struct pfcp_ie_codec pfcp_ie_u32 = {uint_decode, uint_encode, 4};
 const struct pfcp_ie_codec pfcp_ie_up_features = {bitmap_decode,
                                                   bitmap_encode, 8 << 8 | 2};
 const struct pfcp_ie_codec pfcp_ie_cp_features = {bitmap_decode,

@@ -162,6 +162,24 @@ fail_cause(struct change_error *e, uint8_t cause, uint16_t ie)
     e->offending_ie = ie;
 }
 
+/* Writes 'e' into the Cause, Offending IE and Failed Rule ID of a
+ * response that rejects a change. */
+static void
+reject(const struct change_error *e, uint8_t *cause, bool *has_offending_ie,
+       uint16_t *offending_ie, bool *has_failed_rule_id,
+       struct pfcp_failed_rule_id *failed_rule_id)
+{
+    *cause = e->cause;
+    if (e->offending_ie) {
+        *has_offending_ie = true;
+        *offending_ie = e->offending_ie;
+    }
+    if (e->has_failed_rule) {
+        *has_failed_rule_id = true;
+        *failed_rule_id = e->failed_rule;
+    }
+}
+
 /* ---- store ------------------------------------------------------------ */
 
 static struct rte_hash *
@@ -277,15 +295,32 @@ rules_free(struct upf_rules *r)
     memset(r, 0, sizeof *r);
 }
 
+/* A copy of the 'length' entries of 'size' bytes at 'from' in a new zeroed
+ * array of 'capacity' entries, or NULL. */
+static void *
+array_clone(const void *from, uint8_t length, size_t capacity, size_t size)
+{
+    void *to = calloc(capacity, size);
+
+    if (to && length) {
+        memcpy(to, from, length * size);
+    }
+    return to;
+}
+
 /* Copies 'from' into 'to' with room for PFCP_MAX_* rules of each kind. */
 static int
 rules_clone(const struct upf_rules *from, struct upf_rules *to)
 {
     memset(to, 0, sizeof *to);
-    to->pdrs = calloc(PFCP_MAX_PDRS, sizeof *to->pdrs);
-    to->fars = calloc(PFCP_MAX_FARS, sizeof *to->fars);
-    to->qers = calloc(PFCP_MAX_QERS, sizeof *to->qers);
-    to->urrs = calloc(PFCP_MAX_URRS, sizeof *to->urrs);
+    to->pdrs = array_clone(from->pdrs, from->pdrs_length, PFCP_MAX_PDRS,
+                           sizeof *to->pdrs);
+    to->fars = array_clone(from->fars, from->fars_length, PFCP_MAX_FARS,
+                           sizeof *to->fars);
+    to->qers = array_clone(from->qers, from->qers_length, PFCP_MAX_QERS,
+                           sizeof *to->qers);
+    to->urrs = array_clone(from->urrs, from->urrs_length, PFCP_MAX_URRS,
+                           sizeof *to->urrs);
     if (!to->pdrs || !to->fars || !to->qers || !to->urrs) {
         rules_free(to);
         return -ENOMEM;
@@ -294,18 +329,6 @@ rules_clone(const struct upf_rules *from, struct upf_rules *to)
     to->fars_length = from->fars_length;
     to->qers_length = from->qers_length;
     to->urrs_length = from->urrs_length;
-    if (from->pdrs_length) {
-        memcpy(to->pdrs, from->pdrs, from->pdrs_length * sizeof *to->pdrs);
-    }
-    if (from->fars_length) {
-        memcpy(to->fars, from->fars, from->fars_length * sizeof *to->fars);
-    }
-    if (from->qers_length) {
-        memcpy(to->qers, from->qers, from->qers_length * sizeof *to->qers);
-    }
-    if (from->urrs_length) {
-        memcpy(to->urrs, from->urrs, from->urrs_length * sizeof *to->urrs);
-    }
     for (uint8_t i = 0; i < to->pdrs_length; i++) {
         to->pdrs[i].rt = NULL;
         to->pdrs[i].allocated = false;
@@ -316,51 +339,38 @@ rules_clone(const struct upf_rules *from, struct upf_rules *to)
     return 0;
 }
 
-static struct upf_pdr *
-find_pdr(struct upf_rules *r, uint16_t id)
-{
-    for (uint8_t i = 0; i < r->pdrs_length; i++) {
-        if (r->pdrs[i].id == id) {
-            return &r->pdrs[i];
-        }
+/* find_pdr(), find_far(), find_qer(), find_urr(): the rule of that kind
+ * with 'id' in 'r', or NULL. */
+#define DEFINE_FIND(kind, id_type) \
+    static struct upf_##kind * \
+    find_##kind(struct upf_rules *r, id_type id) \
+    { \
+        for (uint8_t i = 0; i < r->kind##s_length; i++) { \
+            if (r->kind##s[i].id == id) { \
+                return &r->kind##s[i]; \
+            } \
+        } \
+        return NULL; \
     }
-    return NULL;
-}
 
-static struct upf_far *
-find_far(struct upf_rules *r, uint32_t id)
-{
-    for (uint8_t i = 0; i < r->fars_length; i++) {
-        if (r->fars[i].id == id) {
-            return &r->fars[i];
-        }
-    }
-    return NULL;
-}
-
-static struct upf_qer *
-find_qer(struct upf_rules *r, uint32_t id)
-{
-    for (uint8_t i = 0; i < r->qers_length; i++) {
-        if (r->qers[i].id == id) {
-            return &r->qers[i];
-        }
-    }
-    return NULL;
-}
-
-static struct upf_urr *
-find_urr(struct upf_rules *r, uint32_t id)
-{
-    for (uint8_t i = 0; i < r->urrs_length; i++) {
-        if (r->urrs[i].id == id) {
-            return &r->urrs[i];
-        }
-    }
-    return NULL;
-}
+DEFINE_FIND(pdr, uint16_t)
+DEFINE_FIND(far, uint32_t)
+DEFINE_FIND(qer, uint32_t)
+DEFINE_FIND(urr, uint32_t)
+#undef DEFINE_FIND
 
 /* ---- applying requests to a rule set ------------------------------------ */
+
+/* The new, zeroed, last rule of 'size' bytes in 'rules', an array of
+ * '*length' rules with room for one more. */
+static void *
+append_rule(void *rules, uint8_t *length, size_t size)
+{
+    uint8_t *rule = (uint8_t *) rules + (size_t) (*length)++ * size;
+
+    memset(rule, 0, size);
+    return rule;
+}
 
 static int
 set_pdi(struct upf_pdr *p, const struct pfcp_pdi *pdi,
@@ -424,8 +434,7 @@ create_pdr(struct upf_sessions *ss, struct upf_rules *r,
         fail_rule(e, PFCP_RULE_PDR, in->pdr_id);
         return -EINVAL;
     }
-    p = &r->pdrs[r->pdrs_length++];
-    memset(p, 0, sizeof *p);
+    p = append_rule(r->pdrs, &r->pdrs_length, sizeof *p);
     p->id = in->pdr_id;
     p->precedence = in->precedence;
     p->has_far = in->has_far_id;
@@ -520,8 +529,7 @@ create_far(struct upf_rules *r, const struct pfcp_far *in,
         fail_rule(e, PFCP_RULE_FAR, in->far_id);
         return -EINVAL;
     }
-    f = &r->fars[r->fars_length++];
-    memset(f, 0, sizeof *f);
+    f = append_rule(r->fars, &r->fars_length, sizeof *f);
     f->id = in->far_id;
     f->action = in->apply_action;
     if (in->has_forwarding) {
@@ -580,8 +588,7 @@ create_qer(struct upf_rules *r, const struct pfcp_qer *in,
         fail_rule(e, PFCP_RULE_QER, in->qer_id);
         return -EINVAL;
     }
-    q = &r->qers[r->qers_length++];
-    memset(q, 0, sizeof *q);
+    q = append_rule(r->qers, &r->qers_length, sizeof *q);
     q->id = in->qer_id;
     return set_qer(q, in);
 }
@@ -628,8 +635,7 @@ create_urr(struct upf_rules *r, const struct pfcp_urr *in, int64_t now_ns,
         fail_rule(e, PFCP_RULE_URR, in->urr_id);
         return -EINVAL;
     }
-    u = &r->urrs[r->urrs_length++];
-    memset(u, 0, sizeof *u);
+    u = append_rule(r->urrs, &r->urrs_length, sizeof *u);
     u->id = in->urr_id;
     u->start_ns = now_ns;
     u->start_ntp = ntp_now();
@@ -651,11 +657,13 @@ update_urr(struct upf_rules *r, const struct pfcp_urr *in, int64_t now_ns,
     return 0;
 }
 
-/* Removes element 'i' of an array of 'length' elements of 'size' bytes. */
+/* Removes 'rule', an element of 'size' bytes of the array 'rules' of
+ * '*length' elements. */
 static void
-remove_at(void *array, uint8_t *length, uint8_t i, size_t size)
+remove_at(void *rules, uint8_t *length, const void *rule, size_t size)
 {
-    uint8_t *a = array;
+    uint8_t *a = rules;
+    size_t i = (size_t) ((const uint8_t *) rule - a) / size;
 
     memmove(a + i * size, a + (i + 1) * size, (*length - i - 1) * size);
     (*length)--;
@@ -665,44 +673,43 @@ static int
 remove_rule(struct upf_rules *r, uint8_t type, uint32_t id,
             struct change_error *e)
 {
-    uint8_t i;
+    uint8_t *length;
+    void *rules;
+    void *rule;
+    size_t size;
 
     switch (type) {
     case PFCP_RULE_PDR:
-        for (i = 0; i < r->pdrs_length && r->pdrs[i].id != id; i++) {
-        }
-        if (i < r->pdrs_length) {
-            remove_at(r->pdrs, &r->pdrs_length, i, sizeof *r->pdrs);
-            return 0;
-        }
+        rule = id <= UINT16_MAX ? find_pdr(r, (uint16_t) id) : NULL;
+        rules = r->pdrs;
+        length = &r->pdrs_length;
+        size = sizeof *r->pdrs;
         break;
     case PFCP_RULE_FAR:
-        for (i = 0; i < r->fars_length && r->fars[i].id != id; i++) {
-        }
-        if (i < r->fars_length) {
-            remove_at(r->fars, &r->fars_length, i, sizeof *r->fars);
-            return 0;
-        }
+        rule = find_far(r, id);
+        rules = r->fars;
+        length = &r->fars_length;
+        size = sizeof *r->fars;
         break;
     case PFCP_RULE_QER:
-        for (i = 0; i < r->qers_length && r->qers[i].id != id; i++) {
-        }
-        if (i < r->qers_length) {
-            remove_at(r->qers, &r->qers_length, i, sizeof *r->qers);
-            return 0;
-        }
+        rule = find_qer(r, id);
+        rules = r->qers;
+        length = &r->qers_length;
+        size = sizeof *r->qers;
         break;
     default:
-        for (i = 0; i < r->urrs_length && r->urrs[i].id != id; i++) {
-        }
-        if (i < r->urrs_length) {
-            remove_at(r->urrs, &r->urrs_length, i, sizeof *r->urrs);
-            return 0;
-        }
+        rule = find_urr(r, id);
+        rules = r->urrs;
+        length = &r->urrs_length;
+        size = sizeof *r->urrs;
         break;
     }
-    fail_rule(e, type, id);
-    return -ENOENT;
+    if (!rule) {
+        fail_rule(e, type, id);
+        return -ENOENT;
+    }
+    remove_at(rules, length, rule, size);
+    return 0;
 }
 
 /* ---- validation and snapshots ------------------------------------------- */
@@ -1667,15 +1674,8 @@ upf_sessions_establish(struct upf_sessions *ss, const void *owner,
 out:
     free(s);
     ss->stats.rejected++;
-    resp->cause = e.cause;
-    if (e.offending_ie) {
-        resp->has_offending_ie = true;
-        resp->offending_ie = e.offending_ie;
-    }
-    if (e.has_failed_rule) {
-        resp->has_failed_rule_id = true;
-        resp->failed_rule_id = e.failed_rule;
-    }
+    reject(&e, &resp->cause, &resp->has_offending_ie, &resp->offending_ie,
+           &resp->has_failed_rule_id, &resp->failed_rule_id);
     return ret ? ret : -EINVAL;
 }
 
@@ -1801,15 +1801,8 @@ upf_sessions_modify(struct upf_sessions *ss, struct upf_session *s,
 
 out:
     ss->stats.rejected++;
-    resp->cause = e.cause;
-    if (e.offending_ie) {
-        resp->has_offending_ie = true;
-        resp->offending_ie = e.offending_ie;
-    }
-    if (e.has_failed_rule) {
-        resp->has_failed_rule_id = true;
-        resp->failed_rule_id = e.failed_rule;
-    }
+    reject(&e, &resp->cause, &resp->has_offending_ie, &resp->offending_ie,
+           &resp->has_failed_rule_id, &resp->failed_rule_id);
     return ret ? ret : -EINVAL;
 }
 

@@ -330,6 +330,24 @@ test_update_is_atomic(void **state)
     assert_int_equal(rec.start, t + 2 * HOUR);
     assert_int_equal(rec.end, t + 3 * HOUR);
 
+    /* Two changes in one group commit, the first without a name, the
+     * second renaming: the old name is freed once (ASan would see a
+     * double free), the new one is stored. */
+    memset(&up, 0, sizeof up);
+    up.has_capacity = true;
+    up.capacity.v[CAPVEC_CORES] = 5;
+    assert_int_equal(resv_engine_update(f->engine, ra.id, &up, &rec, NULL,
+                                        NULL, &err), 0);
+    memset(&up, 0, sizeof up);
+    up.has_name = true;
+    snprintf(up.name, sizeof up.name, "renamed");
+    assert_int_equal(resv_engine_update(f->engine, ra.id, &up, &rec, NULL,
+                                        NULL, &err), 0);
+    assert_int_equal(resv_engine_flush(f->engine), 0);
+    assert_int_equal(resv_db_get_reservation(f->db, ra.id, &rec, NULL), 0);
+    assert_string_equal(rec.name, "renamed");
+    assert_int_equal(rec.capacity.v[CAPVEC_CORES], 5);
+
     /* Cancel: capacity back, status in the database, event. */
     status = 1;
     assert_int_equal(resv_engine_cancel(f->engine, rb.id, &rec, done_status,

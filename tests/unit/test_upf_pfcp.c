@@ -472,6 +472,25 @@ b_establishment_start(struct builder *b)
     b_ie(b, PFCP_IE_FSEID, fseid_ipv4, sizeof fseid_ipv4);
 }
 
+/* b_establishment_start() with Create PDR 1 and Create FAR 1. */
+static void
+b_establishment_rules(struct builder *b)
+{
+    b_establishment_start(b);
+    b_create_pdr(b, 1);
+    b_create_far(b, 1);
+}
+
+/* Finishes the message and expects decoding to fail with -EBADMSG,
+ * 'cause' and Offending IE 'ie'. */
+static void
+b_fails(struct builder *b, uint8_t cause, uint16_t ie)
+{
+    size_t n = b_finish(b);
+
+    decode_fails(b->data, n, -EBADMSG, cause, ie);
+}
+
 /* ---- Decoding scapy's vectors, field by field ---- */
 
 static void
@@ -1033,6 +1052,34 @@ test_missing_mandatory(void **state)
 
 /* Mandatory IEs inside grouped IEs: the innermost missing one is the
  * Offending IE. */
+/* A Create PDR with ID 1 that lacks the IE 'omit' (PDR ID, Precedence,
+ * PDI, or the PDI's Source Interface, replaced by an F-TEID). */
+static void
+b_create_pdr_without(struct builder *b, uint16_t omit)
+{
+    b_open(b, PFCP_IE_CREATE_PDR);
+    if (omit != PFCP_IE_PDR_ID) {
+        b_ie_be(b, PFCP_IE_PDR_ID, 1, 2);
+    }
+    if (omit != PFCP_IE_PRECEDENCE) {
+        b_ie_be(b, PFCP_IE_PRECEDENCE, 1, 4);
+    }
+    if (omit != PFCP_IE_PDI) {
+        b_open(b, PFCP_IE_PDI);
+        if (omit != PFCP_IE_SOURCE_INTERFACE) {
+            b_ie_be(b, PFCP_IE_SOURCE_INTERFACE, 0, 1);
+        } else {
+            b_ie(b, PFCP_IE_FTEID, fteid_ipv4, sizeof fteid_ipv4);
+        }
+        b_close(b);
+    }
+    b_close(b);
+}
+
+static const uint16_t pdr_omits[] = {
+    PFCP_IE_PDR_ID, PFCP_IE_PDI, PFCP_IE_PRECEDENCE, PFCP_IE_SOURCE_INTERFACE,
+};
+
 static void
 test_missing_nested(void **state)
 {
@@ -1042,54 +1089,18 @@ test_missing_nested(void **state)
     (void) state;
     assert_non_null(b);
 
-    /* Create PDR without PDR ID. */
-    b_establishment_start(b);
-    b_open(b, PFCP_IE_CREATE_PDR);
-    b_ie_be(b, PFCP_IE_PRECEDENCE, 1, 4);
-    b_open(b, PFCP_IE_PDI);
-    b_ie_be(b, PFCP_IE_SOURCE_INTERFACE, 0, 1);
-    b_close(b);
-    b_close(b);
-    b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_PDR_ID);
-
-    /* Create PDR without PDI, then without Precedence. */
-    b_establishment_start(b);
-    b_open(b, PFCP_IE_CREATE_PDR);
-    b_ie_be(b, PFCP_IE_PDR_ID, 1, 2);
-    b_ie_be(b, PFCP_IE_PRECEDENCE, 1, 4);
-    b_close(b);
-    b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_PDI);
-    b_establishment_start(b);
-    b_open(b, PFCP_IE_CREATE_PDR);
-    b_ie_be(b, PFCP_IE_PDR_ID, 1, 2);
-    b_open(b, PFCP_IE_PDI);
-    b_ie_be(b, PFCP_IE_SOURCE_INTERFACE, 0, 1);
-    b_close(b);
-    b_close(b);
-    b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_PRECEDENCE);
-
-    /* PDI without Source Interface. */
-    b_establishment_start(b);
-    b_open(b, PFCP_IE_CREATE_PDR);
-    b_ie_be(b, PFCP_IE_PDR_ID, 1, 2);
-    b_ie_be(b, PFCP_IE_PRECEDENCE, 1, 4);
-    b_open(b, PFCP_IE_PDI);
-    b_ie(b, PFCP_IE_FTEID, fteid_ipv4, sizeof fteid_ipv4);
-    b_close(b);
-    b_close(b);
-    b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_SOURCE_INTERFACE);
+    /* Create PDR without PDR ID, PDI or Precedence; PDI without Source
+     * Interface. */
+    for (size_t i = 0; i < sizeof pdr_omits / sizeof pdr_omits[0]; i++) {
+        print_message("Create PDR without %s\n",
+                      pfcp_ie_type_name(pdr_omits[i]));
+        b_establishment_start(b);
+        b_create_pdr_without(b, pdr_omits[i]);
+        b_create_far(b, 1);
+        n = b_finish(b);
+        decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
+                     pdr_omits[i]);
+    }
 
     /* Create FAR without Apply Action; Forwarding Parameters without
      * Destination Interface. */
@@ -1098,9 +1109,7 @@ test_missing_nested(void **state)
     b_open(b, PFCP_IE_CREATE_FAR);
     b_ie_be(b, PFCP_IE_FAR_ID, 1, 4);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_APPLY_ACTION);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_APPLY_ACTION);
     b_establishment_start(b);
     b_create_pdr(b, 1);
     b_open(b, PFCP_IE_CREATE_FAR);
@@ -1110,56 +1119,38 @@ test_missing_nested(void **state)
     b_ie(b, PFCP_IE_NETWORK_INSTANCE, "\x08internet", 9);
     b_close(b);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_DESTINATION_INTERFACE);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_DESTINATION_INTERFACE);
 
     /* Create QER without Gate Status; Create URR without Measurement
      * Method, then without Reporting Triggers. */
-    b_establishment_start(b);
-    b_create_pdr(b, 1);
-    b_create_far(b, 1);
+    b_establishment_rules(b);
     b_open(b, PFCP_IE_CREATE_QER);
     b_ie_be(b, PFCP_IE_QER_ID, 1, 4);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_GATE_STATUS);
-    b_establishment_start(b);
-    b_create_pdr(b, 1);
-    b_create_far(b, 1);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_GATE_STATUS);
+    b_establishment_rules(b);
     b_open(b, PFCP_IE_CREATE_URR);
     b_ie_be(b, PFCP_IE_URR_ID, 1, 4);
     b_ie_be(b, PFCP_IE_REPORTING_TRIGGERS, 0x0200, 2);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_MEASUREMENT_METHOD);
-    b_establishment_start(b);
-    b_create_pdr(b, 1);
-    b_create_far(b, 1);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_MEASUREMENT_METHOD);
+    b_establishment_rules(b);
     b_open(b, PFCP_IE_CREATE_URR);
     b_ie_be(b, PFCP_IE_URR_ID, 1, 4);
     b_ie_be(b, PFCP_IE_MEASUREMENT_METHOD, PFCP_MEASURE_VOLUM, 1);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_REPORTING_TRIGGERS);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_REPORTING_TRIGGERS);
 
     /* Update FAR without FAR ID; Remove PDR without PDR ID. */
     b_session(b, PFCP_MSG_SESSION_MODIFICATION_REQUEST, UP_SEID, 2);
     b_open(b, PFCP_IE_UPDATE_FAR);
     b_ie_be(b, PFCP_IE_APPLY_ACTION, PFCP_ACTION_BUFF, 1);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_FAR_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_FAR_ID);
     b_session(b, PFCP_MSG_SESSION_MODIFICATION_REQUEST, UP_SEID, 2);
     b_open(b, PFCP_IE_REMOVE_PDR);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_PDR_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_PDR_ID);
 
     /* Usage Report without UR-SEQN; Downlink Data Report without any
      * PDR ID; Error Indication Report without any F-TEID. */
@@ -1169,23 +1160,17 @@ test_missing_nested(void **state)
     b_ie_be(b, PFCP_IE_URR_ID, 1, 4);
     b_ie_be(b, PFCP_IE_USAGE_REPORT_TRIGGER, 0x02, 2);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_UR_SEQN);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_UR_SEQN);
     b_session(b, PFCP_MSG_SESSION_REPORT_REQUEST, CP_SEID, 2);
     b_ie_be(b, PFCP_IE_REPORT_TYPE, PFCP_REPORT_DLDR, 1);
     b_open(b, PFCP_IE_DOWNLINK_DATA_REPORT);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_PDR_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_PDR_ID);
     b_session(b, PFCP_MSG_SESSION_REPORT_REQUEST, CP_SEID, 2);
     b_ie_be(b, PFCP_IE_REPORT_TYPE, PFCP_REPORT_ERIR, 1);
     b_open(b, PFCP_IE_ERROR_INDICATION_REPORT);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_FTEID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_FTEID);
     free(b);
 }
 
@@ -1350,9 +1335,7 @@ test_ie_length_errors(void **state)
     b_node(b, PFCP_MSG_HEARTBEAT_REQUEST, 1);
     b_ie_be(b, PFCP_IE_RECOVERY_TIME_STAMP, NTP_2024, 4);
     b->data[b->size - 5] = 5;
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_INVALID_LENGTH,
-                 PFCP_IE_RECOVERY_TIME_STAMP);
+    b_fails(b, PFCP_CAUSE_INVALID_LENGTH, PFCP_IE_RECOVERY_TIME_STAMP);
     /* An IE length running past its grouped IE (but not the message). */
     b_establishment_start(b);
     b_open(b, PFCP_IE_CREATE_PDR);
@@ -1360,16 +1343,12 @@ test_ie_length_errors(void **state)
     b->data[b->size - 3] = 3;
     b_close(b);
     b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_INVALID_LENGTH,
-                 PFCP_IE_PDR_ID);
+    b_fails(b, PFCP_CAUSE_INVALID_LENGTH, PFCP_IE_PDR_ID);
     /* Three octets left: not even an IE header; two: the type is known. */
     b_node(b, PFCP_MSG_HEARTBEAT_REQUEST, 1);
     b_ie_be(b, PFCP_IE_RECOVERY_TIME_STAMP, NTP_2024, 4);
     b_be(b, 0x006000, 3);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_INVALID_LENGTH,
-                 PFCP_IE_RECOVERY_TIME_STAMP);
+    b_fails(b, PFCP_CAUSE_INVALID_LENGTH, PFCP_IE_RECOVERY_TIME_STAMP);
     b_node(b, PFCP_MSG_HEARTBEAT_REQUEST, 1);
     b_ie_be(b, PFCP_IE_RECOVERY_TIME_STAMP, NTP_2024, 4);
     b_be(b, 0x00, 1);
@@ -1379,37 +1358,27 @@ test_ie_length_errors(void **state)
     /* Zero-length mandatory IEs. */
     b_node(b, PFCP_MSG_HEARTBEAT_REQUEST, 1);
     b_ie(b, PFCP_IE_RECOVERY_TIME_STAMP, "", 0);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_RECOVERY_TIME_STAMP);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_RECOVERY_TIME_STAMP);
     b_node(b, PFCP_MSG_ASSOCIATION_RELEASE_RESPONSE, 1);
     b_ie(b, PFCP_IE_NODE_ID, node_id_ipv4, sizeof node_id_ipv4);
     b_ie(b, PFCP_IE_CAUSE, "", 0);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_CAUSE);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_CAUSE);
     b_node(b, PFCP_MSG_ASSOCIATION_RELEASE_REQUEST, 1);
     b_ie(b, PFCP_IE_NODE_ID, "", 0);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_NODE_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_NODE_ID);
     /* A zero-length Create PDR misses its PDR ID. */
     b_establishment_start(b);
     b_open(b, PFCP_IE_CREATE_PDR);
     b_close(b);
     b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_MISSING,
-                 PFCP_IE_PDR_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_MISSING, PFCP_IE_PDR_ID);
     /* Short fixed-size IEs inside a group. */
     b_establishment_start(b);
     b_open(b, PFCP_IE_CREATE_PDR);
     b_ie_be(b, PFCP_IE_PDR_ID, 1, 1);
     b_close(b);
     b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_PDR_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_PDR_ID);
     free(b);
 }
 
@@ -1567,17 +1536,13 @@ test_malformed_message_ies(void **state)
     b_ie(b, PFCP_IE_FSEID, "\x00\x11\x22\x33\x44\x55\x66\x77\x88", 9);
     b_create_pdr(b, 1);
     b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_FSEID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_FSEID);
     b_session(b, PFCP_MSG_SESSION_ESTABLISHMENT_REQUEST, 0, 1);
     b_ie(b, PFCP_IE_NODE_ID, node_id_ipv4, sizeof node_id_ipv4);
     b_ie(b, PFCP_IE_FSEID, fseid_ipv4, sizeof fseid_ipv4 - 1);
     b_create_pdr(b, 1);
     b_create_far(b, 1);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_FSEID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_FSEID);
     /* Outer Header Creation: GTP-U/UDP/IPv4 without the address. */
     b_establishment_start(b);
     b_create_pdr(b, 1);
@@ -1589,50 +1554,36 @@ test_malformed_message_ies(void **state)
     b_ie(b, PFCP_IE_OUTER_HEADER_CREATION, "\x01\x00\x00\x00\x20\x00", 6);
     b_close(b);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_OUTER_HEADER_CREATION);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_OUTER_HEADER_CREATION);
     /* MBR: 40-bit values need 10 octets. */
-    b_establishment_start(b);
-    b_create_pdr(b, 1);
-    b_create_far(b, 1);
+    b_establishment_rules(b);
     b_open(b, PFCP_IE_CREATE_QER);
     b_ie_be(b, PFCP_IE_QER_ID, 1, 4);
     b_ie_be(b, PFCP_IE_GATE_STATUS, 0, 1);
     b_ie(b, PFCP_IE_MBR, "\x00\x00\x01\x86\xa0\x00\x00\x03\x0d", 9);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_MBR);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_MBR);
     /* Volume Threshold: TOVOL without its 8 octets. */
-    b_establishment_start(b);
-    b_create_pdr(b, 1);
-    b_create_far(b, 1);
+    b_establishment_rules(b);
     b_open(b, PFCP_IE_CREATE_URR);
     b_ie_be(b, PFCP_IE_URR_ID, 1, 4);
     b_ie_be(b, PFCP_IE_MEASUREMENT_METHOD, PFCP_MEASURE_VOLUM, 1);
     b_ie_be(b, PFCP_IE_REPORTING_TRIGGERS, 0x0200, 2);
     b_ie(b, PFCP_IE_VOLUME_THRESHOLD, "\x01\x00\x00\x00\x00", 5);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_VOLUME_THRESHOLD);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_VOLUME_THRESHOLD);
     /* Failed Rule ID: unknown rule type; a PDR ID too short. */
     b_session(b, PFCP_MSG_SESSION_ESTABLISHMENT_RESPONSE, CP_SEID, 1);
     b_ie(b, PFCP_IE_NODE_ID, node_id_ipv4, sizeof node_id_ipv4);
     b_ie_be(b, PFCP_IE_CAUSE, PFCP_CAUSE_RULE_CREATION_MODIFICATION_FAILURE,
             1);
     b_ie(b, PFCP_IE_FAILED_RULE_ID, "\x07\x00\x01", 3);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_FAILED_RULE_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_FAILED_RULE_ID);
     /* Now rule type PDR with a 1-octet ID: IE length 2, one octet less. */
     b->data[b->size - 3] = PFCP_RULE_PDR;
     b->data[b->size - 4] = 2;
     b->size--;
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_FAILED_RULE_ID);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_FAILED_RULE_ID);
     /* Remote GTP-U Peer without an address. */
     b_node(b, PFCP_MSG_NODE_REPORT_REQUEST, 1);
     b_ie(b, PFCP_IE_NODE_ID, node_id_ipv4, sizeof node_id_ipv4);
@@ -1640,18 +1591,14 @@ test_malformed_message_ies(void **state)
     b_open(b, PFCP_IE_USER_PLANE_PATH_FAILURE_REPORT);
     b_ie_be(b, PFCP_IE_REMOTE_GTPU_PEER, 0x0c, 1);
     b_close(b);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_REMOTE_GTPU_PEER);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_REMOTE_GTPU_PEER);
     /* UP IP Resource Information: ASSONI with no network instance. */
     b_node(b, PFCP_MSG_ASSOCIATION_SETUP_REQUEST, 1);
     b_ie(b, PFCP_IE_NODE_ID, node_id_ipv4, sizeof node_id_ipv4);
     b_ie_be(b, PFCP_IE_RECOVERY_TIME_STAMP, NTP_2024, 4);
     b_ie(b, PFCP_IE_UP_IP_RESOURCE_INFORMATION, "\x61\xc0\xa8\x01\x0a\x00",
          6);
-    n = b_finish(b);
-    decode_fails(b->data, n, -EBADMSG, PFCP_CAUSE_MANDATORY_IE_INCORRECT,
-                 PFCP_IE_UP_IP_RESOURCE_INFORMATION);
+    b_fails(b, PFCP_CAUSE_MANDATORY_IE_INCORRECT, PFCP_IE_UP_IP_RESOURCE_INFORMATION);
     free(b);
 }
 

@@ -507,6 +507,34 @@ test_gtpu_header_errors(void **state)
     }
 }
 
+/* One GTP-U extension header chain and what parsing it gives. */
+struct ext_chain_case {
+    const char *name;
+    uint8_t first;              /* the first extension type */
+    const char *ext;            /* the chain */
+    size_t ext_size;
+    int result;
+};
+
+static const struct ext_chain_case chains[] = {
+    {"zero length", 0x85, "\x00\x10\x05\x00", 4, UPF_PKT_BAD_GTPU_EXT},
+    {"a length running past the message", 0x85, "\x40\x10\x05\x00", 4,
+     UPF_PKT_BAD_GTPU_EXT},
+    {"two PDU Session Containers", 0x85,
+     "\x01\x10\x05\x85" "\x01\x10\x06\x00", 8, UPF_PKT_BAD_GTPU_EXT},
+    {"a PDU type that is neither DL nor UL", 0x85, "\x01\x20\x05\x00", 4,
+     UPF_PKT_BAD_GTPU_EXT},
+    {"a UDP Port header of the wrong size", 0x40,
+     "\x02\x08\x68\x00\x00\x00\x00\x00", 8, UPF_PKT_BAD_GTPU_EXT},
+    /* Unknown types: ignored unless comprehension is required. */
+    {"unknown type 0x3f", 0x3f, "\x01\xaa\xbb\x00", 4, UPF_PKT_OK},
+    {"unknown type 0x7e", 0x7e, "\x01\xaa\xbb\x00", 4, UPF_PKT_OK},
+    {"unknown type 0xa0 (comprehension required)", 0xa0,
+     "\x01\xaa\xbb\x00", 4, UPF_PKT_GTPU_EXT_UNKNOWN},
+    {"unknown type 0xff (comprehension required)", 0xff,
+     "\x01\xaa\xbb\x00", 4, UPF_PKT_GTPU_EXT_UNKNOWN},
+};
+
 static void
 test_gtpu_extension_chain(void **state)
 {
@@ -532,50 +560,17 @@ test_gtpu_extension_chain(void **state)
                      UPF_PKT_OK);
     assert_int_equal(m.gtpu.qfi, 7);
 
-    /* Zero length. */
-    memcpy(ext, "\x00\x10\x05\x00", 4);
-    size = make_gpdu(f, 0x85, ext, 4);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_BAD_GTPU_EXT);
+    for (size_t i = 0; i < sizeof chains / sizeof chains[0]; i++) {
+        const struct ext_chain_case *c = &chains[i];
+        int ret;
 
-    /* A length running past the message. */
-    memcpy(ext, "\x40\x10\x05\x00", 4);
-    size = make_gpdu(f, 0x85, ext, 4);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_BAD_GTPU_EXT);
-
-    /* Two PDU Session Containers. */
-    memcpy(ext, "\x01\x10\x05\x85" "\x01\x10\x06\x00", 8);
-    size = make_gpdu(f, 0x85, ext, 8);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_BAD_GTPU_EXT);
-
-    /* A PDU type that is neither DL nor UL. */
-    memcpy(ext, "\x01\x20\x05\x00", 4);
-    size = make_gpdu(f, 0x85, ext, 4);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_BAD_GTPU_EXT);
-
-    /* A UDP Port header of the wrong size. */
-    memcpy(ext, "\x02\x08\x68\x00\x00\x00\x00\x00", 8);
-    size = make_gpdu(f, 0x40, ext, 8);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_BAD_GTPU_EXT);
-
-    /* Unknown types: ignored unless comprehension is required. */
-    memcpy(ext, "\x01\xaa\xbb\x00", 4);
-    size = make_gpdu(f, 0x3f, ext, 4);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_OK);
-    size = make_gpdu(f, 0x7e, ext, 4);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_OK);
-    size = make_gpdu(f, 0xa0, ext, 4);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_GTPU_EXT_UNKNOWN);
-    size = make_gpdu(f, 0xff, ext, 4);
-    assert_int_equal(upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m),
-                     UPF_PKT_GTPU_EXT_UNKNOWN);
+        size = make_gpdu(f, c->first, (const uint8_t *) c->ext, c->ext_size);
+        ret = upf_pkt_parse(f, size, UPF_PKT_PARSE_L4, &m);
+        if (ret != c->result) {
+            fail_msg("extension chain \"%s\": parse gave %d, expected %d",
+                     c->name, ret, c->result);
+        }
+    }
 
     /* The chain is bounded: UPF_PKT_MAX_EXT_HEADERS pass, one more not. */
     for (int count = UPF_PKT_MAX_EXT_HEADERS;

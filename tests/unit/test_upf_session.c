@@ -182,26 +182,24 @@ on_report(void *arg, struct upf_session *session,
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* A PDR on 'source_interface' for UE address 'ue' to FAR 'far_id', with
+ * URR 1 and QER 1. */
 static void
-pdr_access(struct pfcp_pdr *p, uint16_t id, uint32_t precedence,
-           uint8_t choose_id, uint32_t ue)
+pdr_fill(struct pfcp_pdr *p, uint16_t id, uint32_t precedence,
+         uint8_t source_interface, uint8_t ue_flags, uint32_t ue,
+         uint32_t far_id)
 {
     memset(p, 0, sizeof *p);
     p->pdr_id = id;
     p->has_precedence = true;
     p->precedence = precedence;
     p->has_pdi = true;
-    p->pdi.source_interface = PFCP_INTERFACE_ACCESS;
-    p->pdi.has_local_fteid = true;
-    p->pdi.local_fteid.flags = PFCP_FTEID_V4 | PFCP_FTEID_CH
-                               | PFCP_FTEID_CHID;
-    p->pdi.local_fteid.choose_id = choose_id;
+    p->pdi.source_interface = source_interface;
     p->pdi.has_ue_ip = true;
-    p->pdi.ue_ip.flags = PFCP_UE_IP_V4;
+    p->pdi.ue_ip.flags = ue_flags;
     p->pdi.ue_ip.ipv4.s_addr = htonl(ue);
-    p->has_outer_header_removal = true;
     p->has_far_id = true;
-    p->far_id = 1;
+    p->far_id = far_id;
     p->urr_ids_length = 1;
     p->urr_ids[0] = 1;
     p->qer_ids_length = 1;
@@ -209,23 +207,22 @@ pdr_access(struct pfcp_pdr *p, uint16_t id, uint32_t precedence,
 }
 
 static void
+pdr_access(struct pfcp_pdr *p, uint16_t id, uint32_t precedence,
+           uint8_t choose_id, uint32_t ue)
+{
+    pdr_fill(p, id, precedence, PFCP_INTERFACE_ACCESS, PFCP_UE_IP_V4, ue, 1);
+    p->pdi.has_local_fteid = true;
+    p->pdi.local_fteid.flags = PFCP_FTEID_V4 | PFCP_FTEID_CH
+                               | PFCP_FTEID_CHID;
+    p->pdi.local_fteid.choose_id = choose_id;
+    p->has_outer_header_removal = true;
+}
+
+static void
 pdr_core(struct pfcp_pdr *p, uint16_t id, uint32_t ue)
 {
-    memset(p, 0, sizeof *p);
-    p->pdr_id = id;
-    p->has_precedence = true;
-    p->precedence = 100;
-    p->has_pdi = true;
-    p->pdi.source_interface = PFCP_INTERFACE_CORE;
-    p->pdi.has_ue_ip = true;
-    p->pdi.ue_ip.flags = PFCP_UE_IP_V4 | PFCP_UE_IP_SD;
-    p->pdi.ue_ip.ipv4.s_addr = htonl(ue);
-    p->has_far_id = true;
-    p->far_id = 2;
-    p->urr_ids_length = 1;
-    p->urr_ids[0] = 1;
-    p->qer_ids_length = 1;
-    p->qer_ids[0] = 1;
+    pdr_fill(p, id, 100, PFCP_INTERFACE_CORE, PFCP_UE_IP_V4 | PFCP_UE_IP_SD,
+             ue, 2);
 }
 
 static void

@@ -8,13 +8,15 @@
 # a regression input, copy it into tests/fuzz/corpus/<target>/.
 #
 # Environment: FUZZ_SECONDS (default 20), FUZZ_BUILD_DIR (default
-# <repo>/build-fuzz), FUZZ_TARGETS (default: all), CC (default clang).
+# <repo>/build-fuzz), FUZZ_TARGETS (default: every tests/fuzz/fuzz_*.c), CC (default clang).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
-targets=${FUZZ_TARGETS:-"fuzz_doctor_event fuzz_config fuzz_vtime fuzz_alarm fuzz_pfcp fuzz_openstack fuzz_heartbeat_wire fuzz_reservation fuzz_upf_packet"}
+# Default: every target, one per tests/fuzz/fuzz_*.c.
+all=$(for f in "$root"/tests/fuzz/fuzz_*.c; do basename "$f" .c; done | tr '\n' ' ')
+targets=${FUZZ_TARGETS:-$all}
 
 CC=${CC:-clang} cmake -S "$root" -B "$build" -DVIGIL_FUZZ=ON \
     -DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

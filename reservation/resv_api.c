@@ -416,6 +416,19 @@ struct resv_api_list {
     bool failed;
 };
 
+/* Answers 200 {"<name>": items}, or 500 when filling the list failed. */
+static void
+resv_api_reply_list(struct evhttp_request *req, struct resv_api_list *l,
+                    const char *name)
+{
+    if (!l->items || l->failed) {
+        json_decref(l->items);
+        httpd_reply_error(req, 500, "out of memory");
+        return;
+    }
+    httpd_reply_json(req, 200, json_pack("{s:o}", name, l->items));
+}
+
 static int
 resv_api_add_pool(const struct resv_pool_record *p, void *arg)
 {
@@ -461,12 +474,7 @@ resv_api_pools(struct evhttp_request *req, const struct httpd_params *params,
             resv_engine_pool_list(api->engine, zone, resv_api_add_pool, &l);
         }
         evhttp_clear_headers(&fields);
-        if (!l.items || l.failed) {
-            json_decref(l.items);
-            httpd_reply_error(req, 500, "out of memory");
-            return;
-        }
-        httpd_reply_json(req, 200, json_pack("{s:o}", "pools", l.items));
+        resv_api_reply_list(req, &l, "pools");
         return;
     }
     body = httpd_read_json(req);
@@ -853,13 +861,7 @@ resv_api_allocations(struct evhttp_request *req,
                                         resv_api_add_allocation, &l);
         }
         evhttp_clear_headers(&fields);
-        if (!l.items || l.failed) {
-            json_decref(l.items);
-            httpd_reply_error(req, 500, "out of memory");
-            return;
-        }
-        httpd_reply_json(req, 200, json_pack("{s:o}", "allocations",
-                                             l.items));
+        resv_api_reply_list(req, &l, "allocations");
         return;
     }
     body = httpd_read_json(req);
@@ -1069,12 +1071,7 @@ resv_api_zones(struct evhttp_request *req, const struct httpd_params *params,
     if (l.items) {
         resv_engine_zone_list(api->engine, resv_api_add_zone, &l);
     }
-    if (!l.items || l.failed) {
-        json_decref(l.items);
-        httpd_reply_error(req, 500, "out of memory");
-        return;
-    }
-    httpd_reply_json(req, 200, json_pack("{s:o}", "zones", l.items));
+    resv_api_reply_list(req, &l, "zones");
 }
 
 /* ---- set-up ----------------------------------------------------------- */

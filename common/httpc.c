@@ -70,6 +70,7 @@ struct httpc_transfer {
     enum httpc_state state;
     struct httpc_host *host;
     struct httpc_transfer *queue_prev, *queue_next;  /* in host's FIFO */
+    bool urgent;                  /* queued at the head, not the tail */
 
     CURL *easy;
     char *method;
@@ -465,7 +466,8 @@ httpc_run(struct httpc_transfer *t)
 }
 
 /* (Re)starts one attempt of 't' now, or queues it behind its origin's
- * earlier transfers when they use every connection. 0 or -errno. */
+ * earlier transfers (an urgent one ahead of them) when they use every
+ * connection. 0 or -errno. */
 static int
 httpc_start(struct httpc_transfer *t)
 {
@@ -476,6 +478,17 @@ httpc_start(struct httpc_transfer *t)
         return httpc_run(t);
     }
     t->state = HTTPC_STATE_QUEUED;
+    if (t->urgent) {
+        t->queue_prev = NULL;
+        t->queue_next = host->queue_head;
+        if (host->queue_head) {
+            host->queue_head->queue_prev = t;
+        } else {
+            host->queue_tail = t;
+        }
+        host->queue_head = t;
+        return 0;
+    }
     t->queue_next = NULL;
     t->queue_prev = host->queue_tail;
     if (host->queue_tail) {
@@ -874,6 +887,7 @@ httpc_submit(struct httpc *client, const struct httpc_request *request,
         goto out;
     }
     t->client = client;
+    t->urgent = request->urgent;
     t->submitted_ns = vtime_mono_ns();
     t->done = done;
     t->arg = arg;

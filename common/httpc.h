@@ -21,6 +21,7 @@
 #ifndef VIGIL_HTTPC_H
 #define VIGIL_HTTPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,8 @@ struct httpc_request {
     const char *const *headers;   /* NULL-terminated "Name: value"; copied */
     const struct httpc_retry *retry;  /* NULL: one attempt */
     long timeout_ms;              /* per attempt; 0: the client's default */
+    bool urgent;                  /* waits ahead of its origin's queued
+                                   * requests (not of those on the wire) */
 };
 
 struct httpc_response {

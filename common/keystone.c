@@ -44,6 +44,7 @@ struct keystone_pending {
     struct httpc_retry retry;
     bool has_retry;
     long timeout_ms;
+    bool urgent;
     bool replayed;                    /* a 401 was answered once */
     uint64_t token_generation;        /* of the token it was sent with */
     keystone_done_fn *done;
@@ -644,6 +645,7 @@ keystone_send(struct keystone *ks, struct keystone_pending *p, char *err,
     req.headers = headers;
     req.retry = p->has_retry ? &p->retry : NULL;
     req.timeout_ms = p->timeout_ms;
+    req.urgent = p->urgent;
     ret = httpc_submit(ks->client, &req, keystone_call_done, p);
     if (ret) {
         snprintf(err, err_size, "keystone: cannot submit the request: %s",
@@ -764,6 +766,7 @@ keystone_call(struct keystone *ks, const struct keystone_call *call,
     p->done = done;
     p->arg = arg;
     p->timeout_ms = call->timeout_ms;
+    p->urgent = call->urgent;
     if (call->retry) {
         p->retry = *call->retry;
         p->has_retry = true;

@@ -116,6 +116,7 @@ struct keystone_call {
                                    * most 8 */
     const struct httpc_retry *retry;  /* NULL: one attempt */
     long timeout_ms;              /* per attempt; 0: httpc's default */
+    bool urgent;                  /* httpc_request.urgent */
 };
 
 /* Called exactly once per accepted call, on the loop, never from inside

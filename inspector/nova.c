@@ -41,6 +41,7 @@ struct nova_op {
     char *query;                    /* "&changes-since=...&host=..." */
     char marker[NOVA_UUID_SIZE];
     unsigned int pages;
+    bool urgent;                    /* service calls: ahead of the resets */
     int64_t submitted_ns;
 };
 
@@ -451,6 +452,7 @@ nova_submit(struct nova *nova, struct nova_op *op, const char *method,
         .headers = nova->ready ? headers : NULL,
         .retry = &nova->retry,
         .timeout_ms = nova->timeout_ms,
+        .urgent = op->urgent,
     };
 
     return keystone_call(nova->ks, &call, nova_call_done, op);
@@ -669,6 +671,7 @@ nova_list_services(struct nova *nova, const char *host,
         return -ENOMEM;
     }
     op->services_done = done;
+    op->urgent = true;
     return nova_start(nova, op, "GET", path, NULL);
 }
 
@@ -710,6 +713,7 @@ nova_force_down(struct nova *nova, const char *host, const char *service_id,
         return -ENOMEM;
     }
     op->result_done = done;
+    op->urgent = true;
     ret = nova_start(nova, op, "PUT", path, body);
     free(body);
     return ret;

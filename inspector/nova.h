@@ -128,8 +128,10 @@ typedef void nova_services_fn(struct nova *nova,
                               const struct nova_service *services,
                               size_t length, void *arg);
 
-/* GET /os-services?binary=nova-compute[&host=HOST]. 0 or -errno: -EAGAIN
- * before a successful discovery, -EINVAL, -ENOMEM, -ENOBUFS. */
+/* GET /os-services?binary=nova-compute[&host=HOST]. Urgent: it waits
+ * ahead of other queued calls (e.g. a host's os-resetState burst), as does
+ * nova_force_down(). 0 or -errno: -EAGAIN before a successful discovery,
+ * -EINVAL, -ENOMEM, -ENOBUFS. */
 int nova_list_services(struct nova *nova, const char *host,
                        nova_services_fn *done, void *arg);
 

@@ -820,18 +820,29 @@ test_origin_queue(void **state)
     assert_int_equal(f->results[0].status, 200);
     assert_int_equal(f->held_length, 2);
 
-    /* Each answer lets the next waiting request start, first in first
-     * out. */
-    for (size_t i = 0; i < 5; i++) {
+    /* An urgent request waits ahead of the queued ones. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hold/9", f->port);
+    request.urgent = true;
+    assert_int_equal(httpc_submit(f->client, &request, on_done, f), 0);
+    request.urgent = false;
+    spin(f);
+    assert_int_equal(f->held_length, 2);
+
+    /* Each answer lets the next waiting request start: the urgent one,
+     * then first in first out (/echo, answered at once, between 4 and
+     * nothing). */
+    for (size_t i = 0; i < 6; i++) {
+        static const int next[] = { 9, 2, 3, 4 };
+
         evhttp_send_reply(f->held[i], 200, "OK", NULL);
         run_until(f, 2 + i);
-        if (i + 2 < 5) {
+        if (i < 4) {
             run_until_held(f, i + 3);
-            assert_int_equal(f->held_n[i + 2], (int) i + 2);
+            assert_int_equal(f->held_n[i + 2], next[i]);
         }
     }
-    run_until(f, 7);
-    for (size_t i = 0; i < 7; i++) {
+    run_until(f, 8);
+    for (size_t i = 0; i < 8; i++) {
         assert_int_equal(f->results[i].status, 200);
     }
     assert_int_equal(httpc_pending(f->client), 0);

@@ -32,6 +32,7 @@
 #include "upf_neigh.h"
 #include "upf_pkt.h"
 #include "upf_table.h"
+#include "upf_test_eal.h"
 #include "upf_worker.h"
 
 #define IP4(a, b, c, d) \
@@ -49,7 +50,6 @@
 static const uint8_t gnb_mac[6] = { 2, 0, 0, 0, 1, 2 };
 static const uint8_t pdn_mac[6] = { 2, 0, 0, 0, 2, 2 };
 static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-static char file_prefix[64];
 static unsigned int instance;
 
 struct frame {
@@ -76,31 +76,15 @@ struct fixture {
 static int
 group_setup(void **state)
 {
-    char *argv[] = {
-        (char *) "test_upf_worker", (char *) "-l", (char *) "0-1",
-        (char *) "--no-huge", (char *) "--no-pci", (char *) "-m",
-        (char *) "128", file_prefix, (char *) "--no-shconf",
-        (char *) "--no-telemetry", (char *) "--log-level=lib.eal:error",
-        NULL,
-    };
-
     (void) state;
-    snprintf(file_prefix, sizeof file_prefix,
-             "--file-prefix=test_upf_worker_%d", (int) getpid());
-    return rte_eal_init(11, argv) < 0 ? -1 : 0;
+    return upf_test_eal_init("test_upf_worker");
 }
 
 static int
 group_teardown(void **state)
 {
-    char path[128];
-
     (void) state;
-    rte_eal_cleanup();
-    snprintf(path, sizeof path, "/var/run/dpdk/%s",
-             file_prefix + strlen("--file-prefix="));
-    rmdir(path);
-    return 0;
+    return upf_test_eal_cleanup();
 }
 
 static struct fixture *
